@@ -1,0 +1,10 @@
+//! The pure core of ombud: the policy model, legal bases and rights, working-day calendars and
+//! deadlines, and the audit chain's hashing.
+//!
+//! **Invariant:** nothing in this crate does I/O, spawns tasks or reads the clock. Every function
+//! is deterministic in its arguments, which is why most unit and property tests live here.
+
+pub mod audit;
+pub mod calendar;
+pub mod deadline;
+pub mod policy;

@@ -1,0 +1,1 @@
+//! policy model (being written)
