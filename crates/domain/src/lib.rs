@@ -7,4 +7,5 @@
 pub mod audit;
 pub mod calendar;
 pub mod deadline;
+pub mod email;
 pub mod policy;

@@ -1,0 +1,233 @@
+//! The shared backend: PostgreSQL, for any number of ombud nodes on one database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use ombud_domain::audit::{AuditRecord, Hash};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+
+use crate::common::{self, AuditRow, HeadRow, PolicyRow, PolicySummaryRow};
+use crate::{
+    AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary, StoreError,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a caller waits for a pooled connection before the store reports `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub(crate) async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        // The parse error can quote the URL, password included, so it is not passed on.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::Invalid("malformed PostgreSQL URL"))?
+            .application_name("ombud");
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        // sqlx takes an advisory lock around migrations, so nodes starting together are safe.
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) async fn activate_policy(
+        &self,
+        p: &NewPolicyVersion<'_>,
+    ) -> Result<PolicyVersion, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Locking the head first serialises activations across nodes too: two nodes starting
+        // with the same new policy can't both see the old one as current.
+        let head = lock_head(&mut tx).await?;
+        if let Some(current) = current_policy(&mut tx).await?
+            && current.hash == p.hash
+        {
+            tx.rollback().await?;
+            return Ok(current);
+        }
+        let now = common::now_us();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO policy_version (hash, content, label, activated_at_us) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(p.hash)
+        .bind(p.content)
+        .bind(p.label)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let subject = common::policy_subject(id);
+        let details = common::policy_activated_details(p);
+        let entry = NewAuditEntry {
+            actor: p.actor,
+            action: common::POLICY_ACTIVATED,
+            subject: &subject,
+            details: &details,
+        };
+        append(&mut tx, head, &[entry], now).await?;
+        tx.commit().await?;
+        common::inserted_policy(id, p, now)
+    }
+
+    pub(crate) async fn current_policy(&self) -> Result<Option<PolicyVersion>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        current_policy(&mut conn).await
+    }
+
+    pub(crate) async fn policy_version(
+        &self,
+        id: i64,
+    ) -> Result<Option<PolicyVersion>, StoreError> {
+        sqlx::query_as::<_, PolicyRow>(
+            "SELECT id, hash, content, label, activated_at_us FROM policy_version WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(PolicyVersion::try_from)
+        .transpose()
+    }
+
+    pub(crate) async fn policy_versions(&self) -> Result<Vec<PolicyVersionSummary>, StoreError> {
+        sqlx::query_as::<_, PolicySummaryRow>(
+            "SELECT id, hash, label, activated_at_us FROM policy_version ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(PolicyVersionSummary::try_from)
+        .collect()
+    }
+
+    pub(crate) async fn append_audit(
+        &self,
+        entries: &[NewAuditEntry<'_>],
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        let records = append(&mut tx, head, entries, common::now_us()).await?;
+        tx.commit().await?;
+        Ok(records)
+    }
+
+    pub(crate) async fn audit_page(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        audit_page(&mut conn, after_seq, limit).await
+    }
+
+    pub(crate) async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        // One snapshot for the whole check, so appends committed by other nodes meanwhile can't
+        // make the head and the rows disagree.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+        let head = read_head(&mut tx).await?;
+        let mut check = common::Verification::new(head);
+        while let Some(after) = check.next_page_after() {
+            let page = audit_page(&mut tx, after, common::VERIFY_PAGE).await?;
+            check.feed_page(&page);
+        }
+        tx.rollback().await?;
+        Ok(check.report())
+    }
+}
+
+async fn read_head(conn: &mut PgConnection) -> Result<Option<(i64, Hash)>, StoreError> {
+    sqlx::query_as::<_, HeadRow>("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the audit_head row is missing".to_owned()))?
+        .into_head()
+}
+
+/// Reads the head and locks it until the transaction ends. Every append takes this lock first,
+/// so appends from all nodes are serialised and each sees the head the previous one left.
+async fn lock_head(conn: &mut PgConnection) -> Result<Option<(i64, Hash)>, StoreError> {
+    sqlx::query_as::<_, HeadRow>("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the audit_head row is missing".to_owned()))?
+        .into_head()
+}
+
+/// Appends `entries` after `head` and moves the head, inside the caller's transaction, which
+/// must hold the head lock.
+async fn append(
+    conn: &mut PgConnection,
+    head: Option<(i64, Hash)>,
+    entries: &[NewAuditEntry<'_>],
+    at_us: i64,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let records = common::chain_after(head, entries, at_us)?;
+    for r in &records {
+        sqlx::query(
+            "INSERT INTO audit_log \
+             (seq, at_us, actor, action, subject, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(r.seq)
+        .bind(r.at_us)
+        .bind(&r.actor)
+        .bind(&r.action)
+        .bind(&r.subject)
+        .bind(&r.details)
+        .bind(&r.prev_hash[..])
+        .bind(&r.hash[..])
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(last) = records.last() {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last.seq)
+            .bind(&last.hash[..])
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(records)
+}
+
+async fn current_policy(conn: &mut PgConnection) -> Result<Option<PolicyVersion>, StoreError> {
+    sqlx::query_as::<_, PolicyRow>(
+        "SELECT id, hash, content, label, activated_at_us FROM policy_version \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(PolicyVersion::try_from)
+    .transpose()
+}
+
+async fn audit_page(
+    conn: &mut PgConnection,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let rows = sqlx::query_as::<_, AuditRow>(
+        "SELECT seq, at_us, actor, action, subject, details, prev_hash, hash FROM audit_log \
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    common::audit_records(rows)
+}

@@ -1,0 +1,258 @@
+//! The embedded backend: one SQLite file in WAL mode.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ombud_domain::audit::{AuditRecord, Hash};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::common::{self, AuditRow, HeadRow, PolicyRow, PolicySummaryRow};
+use crate::{
+    AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary, StoreError,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a connection waits for another process's write lock before giving up. Only another
+/// process (a CLI command beside the server) can hold it: within this process all writes go
+/// through one connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reader connections. WAL lets readers run beside the writer, so reads never queue behind
+/// writes.
+const READERS: u32 = 4;
+
+/// SQLite has a single writer, so this store keeps two pools: one writer connection that every
+/// write goes through (writers queue in the pool instead of spinning on SQLITE_BUSY) and a few
+/// reader connections.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    pub(crate) async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Nothing acknowledged may be lost. In WAL mode NORMAL survives a process crash but
+            // can lose the last commits on power loss or an OS crash; FULL syncs the WAL on every
+            // commit and so survives both. Throughput comes from batching writes, not from
+            // weaker syncing.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.create_if_missing(false))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// A write transaction that holds SQLite's write lock from its first statement.
+    ///
+    /// A deferred `BEGIN` would read the audit head under a read lock and upgrade to a write
+    /// lock later; if another process wrote in between, the upgrade fails at once with
+    /// SQLITE_BUSY (busy_timeout can't help). `BEGIN IMMEDIATE` waits for the lock up front, so
+    /// the head read and the append that follows can't interleave with another writer.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    pub(crate) async fn activate_policy(
+        &self,
+        p: &NewPolicyVersion<'_>,
+    ) -> Result<PolicyVersion, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let head = read_head(&mut tx).await?;
+        if let Some(current) = current_policy(&mut tx).await?
+            && current.hash == p.hash
+        {
+            tx.rollback().await?;
+            return Ok(current);
+        }
+        let now = common::now_us();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO policy_version (hash, content, label, activated_at_us) \
+             VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(p.hash)
+        .bind(p.content)
+        .bind(p.label)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let subject = common::policy_subject(id);
+        let details = common::policy_activated_details(p);
+        let entry = NewAuditEntry {
+            actor: p.actor,
+            action: common::POLICY_ACTIVATED,
+            subject: &subject,
+            details: &details,
+        };
+        append(&mut tx, head, &[entry], now).await?;
+        tx.commit().await?;
+        common::inserted_policy(id, p, now)
+    }
+
+    pub(crate) async fn current_policy(&self) -> Result<Option<PolicyVersion>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        current_policy(&mut conn).await
+    }
+
+    pub(crate) async fn policy_version(
+        &self,
+        id: i64,
+    ) -> Result<Option<PolicyVersion>, StoreError> {
+        sqlx::query_as::<_, PolicyRow>(
+            "SELECT id, hash, content, label, activated_at_us FROM policy_version WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?
+        .map(PolicyVersion::try_from)
+        .transpose()
+    }
+
+    pub(crate) async fn policy_versions(&self) -> Result<Vec<PolicyVersionSummary>, StoreError> {
+        sqlx::query_as::<_, PolicySummaryRow>(
+            "SELECT id, hash, label, activated_at_us FROM policy_version ORDER BY id DESC",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(PolicyVersionSummary::try_from)
+        .collect()
+    }
+
+    pub(crate) async fn append_audit(
+        &self,
+        entries: &[NewAuditEntry<'_>],
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let head = read_head(&mut tx).await?;
+        let records = append(&mut tx, head, entries, common::now_us()).await?;
+        tx.commit().await?;
+        Ok(records)
+    }
+
+    pub(crate) async fn audit_page(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        audit_page(&mut conn, after_seq, limit).await
+    }
+
+    pub(crate) async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        // One read transaction: in WAL mode it sees a single snapshot from its first read, so
+        // appends committed meanwhile can't make the head and the rows disagree.
+        let mut tx = self.reader.begin().await?;
+        let head = read_head(&mut tx).await?;
+        let mut check = common::Verification::new(head);
+        while let Some(after) = check.next_page_after() {
+            let page = audit_page(&mut tx, after, common::VERIFY_PAGE).await?;
+            check.feed_page(&page);
+        }
+        tx.rollback().await?;
+        Ok(check.report())
+    }
+}
+
+async fn read_head(conn: &mut SqliteConnection) -> Result<Option<(i64, Hash)>, StoreError> {
+    sqlx::query_as::<_, HeadRow>("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the audit_head row is missing".to_owned()))?
+        .into_head()
+}
+
+/// Appends `entries` after `head` and moves the head, inside the caller's write transaction.
+async fn append(
+    conn: &mut SqliteConnection,
+    head: Option<(i64, Hash)>,
+    entries: &[NewAuditEntry<'_>],
+    at_us: i64,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let records = common::chain_after(head, entries, at_us)?;
+    for r in &records {
+        sqlx::query(
+            "INSERT INTO audit_log \
+             (seq, at_us, actor, action, subject, details, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.seq)
+        .bind(r.at_us)
+        .bind(&r.actor)
+        .bind(&r.action)
+        .bind(&r.subject)
+        .bind(&r.details)
+        .bind(&r.prev_hash[..])
+        .bind(&r.hash[..])
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(last) = records.last() {
+        sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
+            .bind(last.seq)
+            .bind(&last.hash[..])
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(records)
+}
+
+async fn current_policy(conn: &mut SqliteConnection) -> Result<Option<PolicyVersion>, StoreError> {
+    sqlx::query_as::<_, PolicyRow>(
+        "SELECT id, hash, content, label, activated_at_us FROM policy_version \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(PolicyVersion::try_from)
+    .transpose()
+}
+
+async fn audit_page(
+    conn: &mut SqliteConnection,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let rows = sqlx::query_as::<_, AuditRow>(
+        "SELECT seq, at_us, actor, action, subject, details, prev_hash, hash FROM audit_log \
+         WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    common::audit_records(rows)
+}
