@@ -149,7 +149,6 @@ mod tests {
             "30",
             "days",
             "1 years extra",
-            "0 days",
             "-1 days",
             "2 day",
             "3 fortnights",
