@@ -65,7 +65,7 @@ pub fn load(source: PolicySource, today: Date) -> Result<Loaded, Rejected> {
     let resolved = if diags.iter().any(|d| d.severity == Severity::Error) {
         None
     } else {
-        resolve::Resolver::new(&mut diags).resolve(&merged)
+        resolve::Resolver::new(&source, &mut diags).resolve(&merged)
     };
     match resolved {
         Some((policy, locations)) => {

@@ -9,6 +9,7 @@ use ombud_domain::policy::{self as model, *};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::format::*;
+use crate::source::PolicySource;
 use crate::span::{Loc, Sp};
 
 /// Where each item of a resolved policy was declared, keyed by a dotted path such as
@@ -55,6 +56,7 @@ struct Declared {
 }
 
 pub(crate) struct Resolver<'d> {
+    source: &'d PolicySource,
     diags: &'d mut Vec<Diagnostic>,
     locs: Locations,
     declared: Declared,
@@ -67,8 +69,9 @@ const START: Loc = Loc {
 };
 
 impl<'d> Resolver<'d> {
-    pub(crate) fn new(diags: &'d mut Vec<Diagnostic>) -> Self {
+    pub(crate) fn new(source: &'d PolicySource, diags: &'d mut Vec<Diagnostic>) -> Self {
         Self {
+            source,
             diags,
             locs: Locations::default(),
             declared: Declared::default(),
@@ -90,10 +93,11 @@ impl<'d> Resolver<'d> {
         for (key, _) in &map.0 {
             if let Some(first) = seen.get(key.value.as_str()) {
                 let help = format!(
-                    "ids must be unique within `{section}`; the first `{}` is at line {} (file #{})",
+                    "ids must be unique within `{section}`; the first `{}` is at {}:{}:{}",
                     key.value,
+                    self.source.path(first.file),
                     first.line,
-                    first.file + 1
+                    first.col
                 );
                 self.error(
                     "duplicate-id",

@@ -7,6 +7,7 @@
 
 use jiff::civil::Date;
 
+use crate::calendar::{Calendar, CalendarError};
 use crate::email::EmailAddress;
 
 use super::ids::*;
@@ -334,6 +335,12 @@ pub struct RightsHandling {
 }
 
 impl RightsHandling {
+    /// The working-day calendar of the promised response time.
+    pub fn calendar(&self) -> Result<Calendar, CalendarError> {
+        let days: Vec<&str> = self.closing_days.iter().map(String::as_str).collect();
+        Calendar::new(&self.calendar, &days)
+    }
+
     pub fn terms(&self, right: Right) -> Option<&RightTerms> {
         self.rights.iter().find(|r| r.right == right)
     }
