@@ -6,6 +6,7 @@
 //! spots as warnings). Rendering ([`render`]) only ever sees a resolved `Policy`.
 
 pub mod diagnostic;
+pub mod diff;
 pub mod example;
 pub mod format;
 pub mod lint;

@@ -1,0 +1,162 @@
+//! The command-line interface, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ombud: a self-hosted privacy operations server, driven by a policy kept in git.
+#[derive(Debug, Parser)]
+#[command(name = "ombud", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server and the background workers.
+    Serve(ServeArgs),
+    /// Run the server with the example policy and demo data (SQLite in ./ombud-data).
+    Demo(ServerArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(ServerArgs),
+    /// Check, render and describe policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Write the record of processing activities (GDPR Art. 30(1)).
+    Ropa(RopaArgs),
+    /// Print the due dates of a rights request received on a given day.
+    Deadline(DeadlineArgs),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Runtime configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Runtime settings shared by the commands that open the store or serve.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServerArgs {
+    /// TOML configuration file.
+    #[arg(long, short = 'c', env = "OMBUD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address of the public HTTP listener.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Address of the metrics listener, or `off`.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// Folder for the embedded database and other local files.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: SQLite in the data folder.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Public base URL, as people reach this server.
+    #[arg(long)]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Policy file or folder.
+    #[arg(long, short = 'p', env = "OMBUD_POLICY")]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy; exit 0 when it has no errors. Warnings name legal weak spots.
+    Check(CheckArgs),
+    /// Write the privacy notice.
+    Render(RenderArgs),
+    /// Show what changed between two policies (files or folders).
+    Diff(DiffArgs),
+    /// Print the JSON Schema of the policy format.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier policy.
+    pub old: PathBuf,
+    /// The later policy.
+    pub new: PathBuf,
+    /// Also print a line diff of the files.
+    #[arg(long)]
+    pub lines: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Policy file or folder.
+    pub path: PathBuf,
+    /// Exit non-zero on warnings too (for CI).
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Date the review-date checks against (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NoticeFormat {
+    Md,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Policy file or folder.
+    pub path: PathBuf,
+    #[arg(long, short = 'f', value_enum, default_value = "md")]
+    pub format: NoticeFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RopaFormat {
+    Csv,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Args)]
+pub struct RopaArgs {
+    /// Policy file or folder.
+    pub path: PathBuf,
+    #[arg(long, short = 'f', value_enum, default_value = "md")]
+    pub format: RopaFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeadlineArgs {
+    /// Policy file or folder (for the promised working days and the holiday calendar).
+    pub path: PathBuf,
+    /// The day the request reached the organisation.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub received: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain; exit 0 when intact, 1 at the first broken entry.
+    Verify(ServerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+}

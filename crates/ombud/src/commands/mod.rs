@@ -1,0 +1,79 @@
+//! One module per group of commands.
+
+mod audit;
+mod deadline;
+mod policy;
+mod serve;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, ConfigCommand, PolicyCommand};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Policy(PolicyCommand::Check(args)) => policy::check(&args),
+        Command::Policy(PolicyCommand::Render(args)) => policy::render(&args),
+        Command::Policy(PolicyCommand::Diff(args)) => policy::diff(&args),
+        Command::Policy(PolicyCommand::Schema) => {
+            print!("{}", ombud_policy::schema::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ropa(args) => policy::ropa(&args),
+        Command::Deadline(args) => deadline::run(&args),
+        Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(&args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Demo(args) => serve::demo(args),
+        Command::Migrate(args) => serve::migrate(args),
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", ombud_server::Settings::example_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Today's date in UTC.
+pub(crate) fn today() -> jiff::civil::Date {
+    jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+}
+
+/// Parses a `YYYY-MM-DD` argument with a message that names the flag.
+pub(crate) fn parse_date(flag: &str, s: &str) -> anyhow::Result<jiff::civil::Date> {
+    s.parse()
+        .with_context(|| format!("{flag} `{s}` is not a date; write it as YYYY-MM-DD"))
+}
+
+/// Writes to a file, or to standard output.
+pub(crate) fn write_output(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Loads a policy for a command that needs a valid one: errors are printed with their
+/// locations, and the command stops with exit code 1.
+pub(crate) fn load_valid(path: &Path) -> anyhow::Result<Result<ombud_policy::Loaded, ExitCode>> {
+    let source = ombud_policy::PolicySource::read(path)?;
+    match ombud_policy::load(source, today()) {
+        Ok(loaded) => Ok(Ok(loaded)),
+        Err(rejected) => {
+            eprint!("{rejected}");
+            eprintln!(
+                "{}: the policy has errors; run `ombud policy check {}` for details",
+                path.display(),
+                path.display()
+            );
+            Ok(Err(ExitCode::FAILURE))
+        }
+    }
+}

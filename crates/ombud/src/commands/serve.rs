@@ -1,0 +1,139 @@
+//! `ombud serve`, `ombud demo` and `ombud migrate`: configuration, the store, and the server.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use ombud_policy::{Loaded, PolicySource};
+use ombud_server::{Listeners, MetricsListen, Overrides, Settings};
+use ombud_store::Store;
+
+use super::{load_valid, today};
+use crate::cli::{ServeArgs, ServerArgs};
+
+/// Settings from the config file, the environment and the flags (flags win).
+fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
+    let overrides = Overrides {
+        listen: args
+            .listen
+            .as_deref()
+            .map(|s| {
+                s.parse().with_context(|| {
+                    format!("--listen `{s}` is not an address such as 127.0.0.1:8080")
+                })
+            })
+            .transpose()?,
+        metrics_listen: args
+            .metrics_listen
+            .as_deref()
+            .map(|s| {
+                s.parse::<MetricsListen>()
+                    .map_err(|e| anyhow::anyhow!("--metrics-listen `{s}`: {e}"))
+            })
+            .transpose()?,
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone().map(Into::into),
+        public_url: args.public_url.clone(),
+        ..Overrides::default()
+    };
+    Ok(Settings::load(args.config.as_deref(), &overrides)?)
+}
+
+/// Opens (and migrates) the store the settings point at.
+pub(crate) async fn open_store(args: &ServerArgs) -> anyhow::Result<(Settings, Store)> {
+    let settings = settings(args)?;
+    let store = settings
+        .open_store()
+        .await
+        .context("cannot open the database")?;
+    Ok((settings, store))
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let policy = match load_valid(&args.policy)? {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    run_server(&args.server, policy, false)
+}
+
+pub fn demo(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let policy =
+        ombud_policy::load(ombud_policy::example::impero(), today()).map_err(|rejected| {
+            anyhow::anyhow!("the built-in example policy does not load:\n{rejected}")
+        })?;
+    run_server(&args, policy, true)
+}
+
+pub fn migrate(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (_, store) = open_store(&args).await?;
+        println!("database is up to date ({})", store.backend());
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<ExitCode> {
+    let settings = settings(args)?;
+    ombud_server::init_tracing(&settings)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = settings
+            .open_store()
+            .await
+            .context("cannot open the database")?;
+        let listeners = Listeners::bind(&settings).await?;
+        if demo {
+            print_demo_banner(&settings, &listeners, &policy.source);
+        }
+        let result = ombud_server::start(
+            &settings,
+            store.clone(),
+            policy,
+            listeners,
+            ombud_server::shutdown_signal(),
+        )
+        .await;
+        store.close().await;
+        result?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// What a newcomer should open, with the addresses actually bound.
+fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &PolicySource) {
+    let public = listeners
+        .public
+        .local_addr()
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_else(|_| settings.public_url());
+    println!(
+        "ombud demo: the example policy of Impero A/S ({} files, version {})",
+        source.files.len(),
+        &source.hash()[..12]
+    );
+    println!();
+    println!("  Privacy notice        {public}/privacy");
+    println!("  Notice as Markdown    {public}/privacy.md");
+    println!("  Policy in force       {public}/api/v1/policy");
+    println!("  Policy versions       {public}/api/v1/policy/versions");
+    println!("  OpenAPI               {public}/openapi.json");
+    println!("  Health                {public}/healthz");
+    if let Some(m) = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+        println!("  Metrics               http://{m}/metrics");
+    }
+    println!();
+    let db = match &settings.database_url {
+        Some(_) => "the configured database".to_owned(),
+        None => format!("SQLite at {}", settings.default_sqlite_path().display()),
+    };
+    println!("Data: {db}. Stop with Ctrl-C.");
+    println!(
+        "Try the policy tools too: `ombud policy check examples/impero`, `ombud ropa examples/impero`."
+    );
+}

@@ -1,0 +1,343 @@
+//! The `ombud` binary as a user runs it: exit codes, messages with file, line and column, and
+//! the outputs of the policy commands, `deadline` and `audit verify`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ombud(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(args)
+        .env_remove("OMBUD_CONFIG")
+        .output()
+        .expect("run ombud")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/impero")
+        .display()
+        .to_string()
+}
+
+/// A copy of the example in a temp folder, with `from` replaced by `to` in `file`.
+fn broken_copy(file: &str, from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(example()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().unwrap() == file {
+            assert!(text.contains(from));
+            text = text.replacen(from, to, 1);
+        }
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+#[test]
+fn check_passes_on_the_example_with_warnings() {
+    let out = ombud(&["policy", "check", &example(), "--today", "2026-11-29"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(": valid, 0 error(s), "), "{text}");
+    assert!(
+        text.contains("warning[no-legal-basis]: purpose `events`"),
+        "{text}"
+    );
+    assert!(text.contains("purposes.yaml:"), "{text}");
+}
+
+#[test]
+fn check_with_deny_warnings_fails_on_the_example() {
+    let out = ombud(&["policy", "check", &example(), "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn check_fails_with_file_line_and_column() {
+    let (_dir, path) = broken_copy(
+        "recipients.yaml",
+        "    role: processor\n",
+        "    role: procesor\n",
+    );
+    let out = ombud(&["policy", "check", path.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let file = path.join("recipients.yaml").display().to_string();
+    assert!(text.contains(&format!("--> {file}:11:11")), "{text}");
+    assert!(text.contains("unknown recipient role `procesor`"), "{text}");
+    assert!(text.contains(": invalid, 1 error(s)"), "{text}");
+}
+
+#[test]
+fn check_reports_a_missing_path_clearly() {
+    let out = ombud(&["policy", "check", "/no/such/policy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/no/such/policy"), "{}", stderr(&out));
+}
+
+#[test]
+fn render_and_ropa_write_their_formats() {
+    let md = ombud(&["policy", "render", &example(), "--format", "md"]);
+    assert!(md.status.success());
+    assert!(stdout(&md).starts_with("# Privacy and cookie policy\n"));
+    let html = ombud(&["policy", "render", &example(), "--format", "html"]);
+    assert!(stdout(&html).starts_with("<!doctype html>"));
+    let csv = ombud(&["ropa", &example(), "--format", "csv"]);
+    assert!(csv.status.success());
+    // A header and one row per purpose (rows may span lines inside quotes, so count records).
+    let records = csv::Reader::from_reader(csv.stdout.as_slice())
+        .records()
+        .count();
+    assert_eq!(records, 15);
+    let json = ombud(&["ropa", &example(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["activities"].as_array().unwrap().len(), 15);
+}
+
+#[test]
+fn render_refuses_a_broken_policy() {
+    let (_dir, path) = broken_copy(
+        "purposes.yaml",
+        "retention: office_visits",
+        "retention: office_visit",
+    );
+    let out = ombud(&["policy", "render", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("did you mean `office_visits`?"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is rendered from a broken policy"
+    );
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let out = ombud(&["policy", "schema"]);
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/policy.schema.json"),
+    )
+    .unwrap();
+    assert_eq!(stdout(&out), committed);
+}
+
+/// (promised, legal, extended) for a request received on `received`.
+fn deadline(received: &str) -> (String, String, String) {
+    let out = ombud(&["deadline", &example(), "--received", received, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = |k: &str| v[k].as_str().unwrap().to_owned();
+    (s("promised"), s("legal"), s("legal_extended"))
+}
+
+#[test]
+fn deadlines_across_easter() {
+    // Skærtorsdag 2 Apr, Langfredag 3 Apr and 2. påskedag 6 Apr 2026 are skipped.
+    assert_eq!(
+        deadline("2026-03-31"),
+        (
+            "2026-04-14".into(),
+            "2026-04-30".into(),
+            "2026-06-30".into()
+        )
+    );
+}
+
+#[test]
+fn deadlines_across_christmas_and_new_year() {
+    // 24 and 31 Dec are closing days of the example; 25, 26 Dec and 1 Jan are public holidays.
+    // The legal dates ignore closing days; 22 Mar 2026 is a Sunday, so the extension ends Monday.
+    assert_eq!(
+        deadline("2025-12-22"),
+        (
+            "2026-01-07".into(),
+            "2026-01-22".into(),
+            "2026-03-23".into()
+        )
+    );
+}
+
+#[test]
+fn deadlines_at_month_ends() {
+    // 31 Jan + 1 month is the last day of February; 28 Feb 2026 is a Saturday.
+    assert_eq!(
+        deadline("2026-01-31"),
+        (
+            "2026-02-10".into(),
+            "2026-03-02".into(),
+            "2026-04-28".into()
+        )
+    );
+    // 2024 is a leap year: 29 Feb 2024 is a Thursday.
+    assert_eq!(deadline("2024-01-31").1, "2024-02-29");
+}
+
+#[test]
+fn deadlines_around_the_store_bededag_change() {
+    // Store Bededag, Friday 5 May 2023, was still a holiday ...
+    assert_eq!(deadline("2023-04-27").0, "2023-05-09");
+    // ... and its 2024 date, Friday 26 April, is an ordinary working day.
+    assert_eq!(deadline("2024-04-18").0, "2024-04-29");
+}
+
+#[test]
+fn deadline_text_names_the_holidays() {
+    let out = ombud(&["deadline", &example(), "--received", "2026-03-31"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Promised (policy):   2026-04-14 (Tuesday)"),
+        "{text}"
+    );
+    assert!(text.contains("Langfredag"), "{text}");
+}
+
+#[test]
+fn deadline_refuses_a_bad_date() {
+    let out = ombud(&["deadline", &example(), "--received", "2026-02-30"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--received `2026-02-30` is not a date"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn audit_verify_detects_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ombud.db");
+    let url = format!("sqlite://{}", db.display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = ombud_store::Store::open_sqlite(&db).await.unwrap();
+        for i in 0..5 {
+            let details = format!("{{\"n\":{i}}}");
+            let e = ombud_store::NewAuditEntry {
+                actor: "test",
+                action: "test.event",
+                subject: "thing:1",
+                details: &details,
+            };
+            store.append_audit(e).await.unwrap();
+        }
+        store.close().await;
+    });
+    let ok = ombud(&["audit", "verify", "--database-url", &url]);
+    assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
+    assert!(
+        stdout(&ok).contains("5 entries verified"),
+        "{}",
+        stdout(&ok)
+    );
+
+    runtime.block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_update")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET details = '{\"n\":99}' WHERE seq = 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let broken = ombud(&["audit", "verify", "--database-url", &url]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        stdout(&broken).contains("entry 3: content does not match its hash"),
+        "{}",
+        stdout(&broken)
+    );
+}
+
+/// A GET over a plain TCP connection; returns the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn demo_serves_the_notice_and_stops_on_sigterm() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("OMBUD_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut addr = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.trim().strip_prefix("Privacy notice") {
+            addr = Some(
+                url.trim()
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/privacy")
+                    .to_owned(),
+            );
+            break;
+        }
+    }
+    let addr = addr.expect("the demo prints the URL of the notice");
+    let (status, body) = http_get(&addr, "/privacy");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        body.contains("Impero A/S") && body.contains("Datatilsynet"),
+        "{body}"
+    );
+    let (status, _) = http_get(&addr, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        dir.path().join("ombud.db").exists(),
+        "the demo keeps its data in the data folder"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}

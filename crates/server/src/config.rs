@@ -1,0 +1,808 @@
+//! Runtime configuration: where to listen, where the data lives, how to log.
+//!
+//! This is kept apart from the policy on purpose: the policy says what the organisation
+//! processes and lives in git; these settings say how this installation runs and may hold
+//! secrets, so they never belong in the repository.
+//!
+//! Layers, lowest precedence first:
+//! 1. built-in defaults,
+//! 2. an optional TOML file,
+//! 3. `OMBUD_*` environment variables (`OMBUD_LISTEN` sets `listen`, and so on),
+//! 4. [`Overrides`], which the binary fills from its command-line flags.
+//!
+//! figment merges the layers and remembers which layer supplied each key, so every error
+//! names the key and the place it came from ("`listen` in environment variable OMBUD_LISTEN").
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use ombud_store::{Store, StoreError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+/// Prefix of the environment variables read by [`Settings::load`].
+pub const ENV_PREFIX: &str = "OMBUD_";
+
+/// File name of the default SQLite database inside [`Settings::data_dir`].
+pub const SQLITE_FILE: &str = "ombud.db";
+
+/// Every key a config layer may set. Environment variables outside this list (such as the
+/// binary's own `OMBUD_CONFIG`) are left alone rather than rejected.
+const KEYS: [&str; 8] = [
+    "listen",
+    "metrics_listen",
+    "data_dir",
+    "database_url",
+    "database_url_file",
+    "public_url",
+    "log_format",
+    "log_filter",
+];
+
+/// Keys whose values are secret: errors about them never quote the value.
+const SECRET_KEYS: [&str; 1] = ["database_url"];
+
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+const DEFAULT_METRICS_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9090);
+const DEFAULT_DATA_DIR: &str = "./ombud-data";
+const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The typed runtime configuration of `ombud serve`.
+///
+/// `Debug` is written by hand so that the database URL, which usually carries a password,
+/// never reaches a log line or a panic message.
+#[derive(Clone)]
+pub struct Settings {
+    /// Address of the public HTTP server.
+    pub listen: SocketAddr,
+    /// Address of the Prometheus endpoint, or `None` to serve no metrics. A listener of its
+    /// own so that metrics are never public by accident.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Folder for ombud's own files, including the default SQLite database.
+    pub data_dir: PathBuf,
+    /// ombud's database, from `database_url` or read from `database_url_file`. `None` means
+    /// the SQLite file `<data_dir>/ombud.db`.
+    pub database_url: Option<SecretString>,
+    /// The address people reach ombud at (no trailing slash), if configured. See
+    /// [`Settings::public_url`] for the derived default.
+    pub public_url: Option<String>,
+    /// Human-readable or JSON logs.
+    pub log_format: LogFormat,
+    /// A `tracing` EnvFilter directive such as `info,ombud_store=debug`.
+    pub log_filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN,
+            metrics_listen: Some(DEFAULT_METRICS_LISTEN),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            database_url: None,
+            public_url: None,
+            log_format: LogFormat::Text,
+            log_filter: DEFAULT_LOG_FILTER.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_ref()
+                    .map(|u| Redacted(redact_url(u.expose_secret()))),
+            )
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .finish()
+    }
+}
+
+/// Prints its text without quotes, so a redacted URL reads as a placeholder.
+struct Redacted(String);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Keeps only the scheme of a URL: enough to tell SQLite from PostgreSQL in a log, and
+/// nothing that could be a password, a user name or an internal host name.
+fn redact_url(url: &str) -> String {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    if !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+    {
+        format!("{scheme}:[redacted]")
+    } else {
+        "[redacted]".to_owned()
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("`{s}` is not a log format; use text or json")),
+        }
+    }
+}
+
+impl LogFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// The value of `metrics_listen` as given on a command line: an address, or `off`.
+///
+/// A separate type (rather than `Option<SocketAddr>`) because "flag not given" and "metrics
+/// turned off" must stay distinguishable in [`Overrides`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    Off,
+    At(SocketAddr),
+}
+
+impl FromStr for MetricsListen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_metrics_listen(s).map(|a| a.map_or(MetricsListen::Off, MetricsListen::At))
+    }
+}
+
+/// `off` (also `none`, `false`, `disabled`) or a socket address.
+fn parse_metrics_listen(s: &str) -> Result<Option<SocketAddr>, String> {
+    match s.trim() {
+        "off" | "none" | "false" | "disabled" => Ok(None),
+        other => other
+            .parse()
+            .map(Some)
+            .map_err(|_| "expected an address such as 127.0.0.1:9090, or off".to_owned()),
+    }
+}
+
+/// Values that take precedence over every other layer, filled by the binary from its flags.
+/// `None` leaves the key to the lower layers.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub metrics_listen: Option<MetricsListen>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<SecretString>,
+    pub database_url_file: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log_filter: Option<String>,
+}
+
+/// Why the configuration couldn't be loaded. Each message names the key and where its value
+/// came from, and never quotes a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Syntax { path: PathBuf, reason: String },
+    #[error("unknown key `{key}` in {origin}; known keys: {known}", known = KEYS.join(", "))]
+    UnknownKey { key: String, origin: String },
+    #[error("invalid `{key}` in {origin}: {reason}")]
+    Invalid {
+        key: String,
+        origin: String,
+        reason: String,
+    },
+    #[error("environment variable {var} is not valid UTF-8")]
+    NotUnicode { var: String },
+    #[error(
+        "both `database_url` and `database_url_file` are set in {origin}; set only one of them"
+    )]
+    ConflictingDatabaseUrl { origin: String },
+    #[error("cannot read `database_url_file` {path} (set in {origin}): {source}")]
+    ReadSecret {
+        path: PathBuf,
+        origin: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where a value came from, ranked by precedence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Origin {
+    Defaults,
+    File(PathBuf),
+    Env,
+    Flags,
+}
+
+const DEFAULTS_NAME: &str = "built-in defaults";
+const FILE_NAME: &str = "config file";
+const ENV_NAME: &str = "environment";
+
+impl Origin {
+    fn from_metadata(md: &Metadata) -> Origin {
+        match (&*md.name, md.source.as_ref().and_then(|s| s.file_path())) {
+            (FILE_NAME, Some(path)) => Origin::File(path.to_owned()),
+            (ENV_NAME, _) => Origin::Env,
+            _ => Origin::Defaults,
+        }
+    }
+
+    /// The layer as a whole, for errors about more than one key.
+    fn layer(&self) -> String {
+        match self {
+            Origin::Env => "the environment".to_owned(),
+            other => other.describe(""),
+        }
+    }
+
+    /// Where `key` was set, in words a person can act on.
+    fn describe(&self, key: &str) -> String {
+        match self {
+            Origin::Defaults => DEFAULTS_NAME.to_owned(),
+            Origin::File(path) => format!("{FILE_NAME} {}", path.display()),
+            Origin::Env => format!("environment variable {}", env_var(key)),
+            Origin::Flags => "command-line flags".to_owned(),
+        }
+    }
+}
+
+fn env_var(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// One config layer: a flat table of keys with the metadata figment reports in errors.
+struct Layer {
+    metadata: Metadata,
+    dict: Dict,
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        self.metadata.clone()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+/// The shape the merged layers are extracted into, before secrets are resolved and values
+/// are checked. `deny_unknown_fields` turns a typo in the config file into an error instead of
+/// a silently ignored setting.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    listen: SocketAddr,
+    #[serde(deserialize_with = "metrics_listen")]
+    metrics_listen: Option<SocketAddr>,
+    data_dir: PathBuf,
+    database_url: Option<SecretString>,
+    database_url_file: Option<PathBuf>,
+    public_url: Option<String>,
+    log_format: LogFormat,
+    log_filter: String,
+}
+
+/// Accepts an address, `"off"` (and friends) or `false`.
+fn metrics_listen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Option<SocketAddr>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an address such as 127.0.0.1:9090, or \"off\"")
+        }
+
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            if v {
+                Err(E::custom(
+                    "`true` names no address; give one such as 127.0.0.1:9090",
+                ))
+            } else {
+                Ok(None)
+            }
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_metrics_listen(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_any(Visitor)
+}
+
+impl Settings {
+    /// Loads the settings from the defaults, the TOML file at `file` (if given; it must
+    /// exist), the process's `OMBUD_*` environment variables and `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let mut env = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if !name.starts_with(ENV_PREFIX) {
+                continue;
+            }
+            let value = value.into_string().map_err(|_| ConfigError::NotUnicode {
+                var: name.to_owned(),
+            })?;
+            env.push((name.to_owned(), value));
+        }
+        Settings::load_from(file, env, overrides)
+    }
+
+    /// Like [`Settings::load`], with the environment given as `(name, value)` pairs. Tests use
+    /// this: changing the real environment is process-wide and not thread-safe.
+    ///
+    /// Only `OMBUD_` + an upper-case key is read. Empty values count as unset, as an empty
+    /// variable in a compose file usually means "not configured".
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Layer {
+            metadata: Metadata::named(DEFAULTS_NAME),
+            dict: defaults_dict(),
+        });
+        if let Some(path) = file {
+            figment = figment.merge(file_layer(path)?);
+        }
+        figment = figment.merge(env_layer(env));
+
+        let raw: Raw = figment.extract().map_err(|e| config_error(&e))?;
+        let origin = |key: &str| {
+            figment
+                .find_metadata(key)
+                .map_or(Origin::Defaults, Origin::from_metadata)
+        };
+
+        let database_url = resolve_database_url(
+            [
+                raw.database_url
+                    .map(|u| (origin("database_url"), DatabaseSource::Url(u))),
+                raw.database_url_file
+                    .map(|p| (origin("database_url_file"), DatabaseSource::File(p))),
+                overrides
+                    .database_url
+                    .clone()
+                    .map(|u| (Origin::Flags, DatabaseSource::Url(u))),
+                overrides
+                    .database_url_file
+                    .clone()
+                    .map(|p| (Origin::Flags, DatabaseSource::File(p))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        )?;
+
+        // Where a key's final value came from, given whether a flag set it.
+        let winner = |key: &str, flagged: bool| {
+            if flagged {
+                Origin::Flags.describe(key)
+            } else {
+                origin(key).describe(key)
+            }
+        };
+        let public_url = match &overrides.public_url {
+            Some(u) => Some(u.clone()),
+            None => raw.public_url,
+        };
+        let public_url = public_url
+            .map(|u| {
+                check_public_url(&u).map_err(|reason| ConfigError::Invalid {
+                    key: "public_url".to_owned(),
+                    origin: winner("public_url", overrides.public_url.is_some()),
+                    reason,
+                })
+            })
+            .transpose()?;
+
+        let log_filter = overrides.log_filter.clone().unwrap_or(raw.log_filter);
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+            return Err(ConfigError::Invalid {
+                key: "log_filter".to_owned(),
+                origin: winner("log_filter", overrides.log_filter.is_some()),
+                reason: e.to_string(),
+            });
+        }
+
+        Ok(Settings {
+            listen: overrides.listen.unwrap_or(raw.listen),
+            metrics_listen: match overrides.metrics_listen {
+                Some(MetricsListen::Off) => None,
+                Some(MetricsListen::At(a)) => Some(a),
+                None => raw.metrics_listen,
+            },
+            data_dir: overrides.data_dir.clone().unwrap_or(raw.data_dir),
+            database_url,
+            public_url,
+            log_format: overrides.log_format.unwrap_or(raw.log_format),
+            log_filter,
+        })
+    }
+
+    /// The address people reach ombud at, without a trailing slash: `public_url` if set,
+    /// otherwise `http://` + the listen address (with `localhost` for a wildcard address,
+    /// which no browser can open).
+    pub fn public_url(&self) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let port = self.listen.port();
+        match self.listen.ip() {
+            ip if ip.is_unspecified() => format!("http://localhost:{port}"),
+            IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+            IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
+        }
+    }
+
+    /// The SQLite file used when no database URL is configured.
+    pub fn default_sqlite_path(&self) -> PathBuf {
+        self.data_dir.join(SQLITE_FILE)
+    }
+
+    /// Opens ombud's store: the configured database URL, or the default SQLite file.
+    pub async fn open_store(&self) -> Result<Store, StoreError> {
+        match &self.database_url {
+            Some(url) => Store::connect(url.expose_secret()).await,
+            None => Store::open_sqlite(&self.default_sqlite_path()).await,
+        }
+    }
+
+    /// A commented sample configuration showing every key with its default, for
+    /// `ombud config example`.
+    pub fn example_toml() -> &'static str {
+        EXAMPLE_TOML
+    }
+}
+
+const EXAMPLE_TOML: &str = r#"# ombud runtime configuration (TOML).
+#
+# Every key is optional; the values below are the defaults. Precedence, lowest first:
+#   built-in defaults < this file < OMBUD_* environment variables < command-line flags.
+# Each key has an environment variable of its own: OMBUD_LISTEN sets `listen`, and so on.
+#
+# What the organisation processes (purposes, cookies, retention) is not configured here:
+# that is the policy, which lives in git.
+
+# Address of the public HTTP server: privacy notice, banner, privacy centre and API.
+listen = "127.0.0.1:8080"
+
+# Address of the Prometheus /metrics endpoint. It has a listener of its own so that metrics
+# are never public by accident. "off" serves no metrics.
+metrics_listen = "127.0.0.1:9090"
+
+# Folder for ombud's own files. The default database is the SQLite file <data_dir>/ombud.db.
+data_dir = "./ombud-data"
+
+# ombud's database, instead of the default SQLite file: sqlite:<path> or postgres://...
+# With PostgreSQL any number of ombud nodes can share one database. The URL usually holds a
+# password, so prefer OMBUD_DATABASE_URL or database_url_file to writing it here.
+# database_url = "postgres://ombud:change-me@db.internal:5432/ombud"
+
+# Read the database URL from this file (e.g. a container secret); surrounding whitespace is
+# trimmed. Give either database_url or database_url_file in one place, not both.
+# database_url_file = "/run/secrets/ombud-database-url"
+
+# The address people reach ombud at, used in links that ombud sends out.
+# Default: http:// + the listen address.
+# public_url = "https://privacy.example.com"
+
+# "text" for people, "json" for log collectors.
+log_format = "text"
+
+# Which logs to write, in tracing's EnvFilter syntax, e.g. "info,ombud_store=debug".
+# RUST_LOG, when set, takes precedence.
+log_filter = "info"
+"#;
+
+fn defaults_dict() -> Dict {
+    let d = Settings::default();
+    let mut dict = Dict::new();
+    dict.insert("listen".into(), Value::from(d.listen.to_string()));
+    dict.insert(
+        "metrics_listen".into(),
+        Value::from(d.metrics_listen.map_or("off".to_owned(), |a| a.to_string())),
+    );
+    dict.insert(
+        "data_dir".into(),
+        Value::from(d.data_dir.to_string_lossy().into_owned()),
+    );
+    dict.insert("log_format".into(), Value::from(d.log_format.as_str()));
+    dict.insert("log_filter".into(), Value::from(d.log_filter));
+    dict
+}
+
+/// Reads and parses the config file up front, so that a missing file or a syntax error gets
+/// a message of its own instead of figment's generic one.
+fn file_layer(path: &Path) -> Result<Layer, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    let dict: Dict = Toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(Layer {
+        metadata: Metadata::from(FILE_NAME, path),
+        dict,
+    })
+}
+
+/// The `OMBUD_<KEY>` variables for known keys, as strings. Building the table ourselves
+/// (rather than with figment's `Env`) keeps values as text: figment would turn
+/// `OMBUD_DATA_DIR=2024` into a number and then fail to read it as a path.
+fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> Layer {
+    let mut dict = Dict::new();
+    for (name, value) in env {
+        let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let upper = key.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+        let key = key.to_ascii_lowercase();
+        if upper && KEYS.contains(&key.as_str()) && !value.is_empty() {
+            dict.insert(key, Value::from(value));
+        }
+    }
+    Layer {
+        metadata: Metadata::named(ENV_NAME),
+        dict,
+    }
+}
+
+/// Turns figment's first error into ours, naming the key and its layer.
+fn config_error(e: &figment::Error) -> ConfigError {
+    let origin = e
+        .metadata
+        .as_ref()
+        .map_or(Origin::Defaults, Origin::from_metadata);
+    if let figment::error::Kind::UnknownField(key, _) = &e.kind {
+        return ConfigError::UnknownKey {
+            key: key.clone(),
+            origin: origin.describe(key),
+        };
+    }
+    let key = e.path.join(".");
+    let reason = match &e.kind {
+        _ if SECRET_KEYS.contains(&key.as_str()) => "must be a text value".to_owned(),
+        // figment's own wording of this one nests backticks.
+        figment::error::Kind::UnknownVariant(found, expected) => {
+            format!("found `{found}`, expected one of: {}", expected.join(", "))
+        }
+        other => other.to_string(),
+    };
+    ConfigError::Invalid {
+        origin: origin.describe(&key),
+        key,
+        reason,
+    }
+}
+
+/// One way the database URL was given.
+enum DatabaseSource {
+    Url(SecretString),
+    File(PathBuf),
+}
+
+/// `database_url` and `database_url_file` are two ways of giving one setting, so the one
+/// given at the higher layer wins, like any other key. One layer giving both is an error
+/// rather than a guess.
+fn resolve_database_url(
+    candidates: Vec<(Origin, DatabaseSource)>,
+) -> Result<Option<SecretString>, ConfigError> {
+    let Some(top) = candidates.iter().map(|(o, _)| o).max().cloned() else {
+        return Ok(None);
+    };
+    let mut at_top: Vec<_> = candidates.into_iter().filter(|(o, _)| *o == top).collect();
+    if at_top.len() > 1 {
+        return Err(ConfigError::ConflictingDatabaseUrl {
+            origin: top.layer(),
+        });
+    }
+    let Some((origin, source)) = at_top.pop() else {
+        return Ok(None);
+    };
+    let (url, key) = match source {
+        DatabaseSource::Url(url) => (url, "database_url"),
+        DatabaseSource::File(path) => (read_secret(&path, &origin)?, "database_url_file"),
+    };
+    check_database_url(url.expose_secret()).map_err(|reason| ConfigError::Invalid {
+        key: "database_url".to_owned(),
+        origin: origin.describe(key),
+        reason: reason.to_owned(),
+    })?;
+    Ok(Some(url))
+}
+
+fn read_secret(path: &Path, origin: &Origin) -> Result<SecretString, ConfigError> {
+    let error = |source| ConfigError::ReadSecret {
+        path: path.to_owned(),
+        origin: origin.describe("database_url_file"),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(error)?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is empty",
+        )));
+    }
+    Ok(SecretString::from(trimmed))
+}
+
+/// The store checks URLs again when connecting; checking the scheme here reports a mistake
+/// at start-up with the key and its source, before anything is opened.
+fn check_database_url(url: &str) -> Result<(), &'static str> {
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if known.iter().any(|p| url.starts_with(p)) {
+        Ok(())
+    } else {
+        Err("must start with sqlite:, postgres:// or postgresql://")
+    }
+}
+
+fn check_public_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| "must start with http:// or https://".to_owned())?;
+    if rest.is_empty() || rest.starts_with('/') || rest.chars().any(char::is_whitespace) {
+        return Err(
+            "must be an absolute URL with a host, such as https://privacy.example.com".to_owned(),
+        );
+    }
+    if rest.contains(['?', '#']) {
+        return Err("must not have a query or a fragment".to_owned());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(
+        file: Option<&Path>,
+        env: &[(&str, &str)],
+        o: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Settings::load_from(file, env, o)
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = load(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(s.listen, DEFAULT_LISTEN);
+        assert_eq!(s.metrics_listen, Some(DEFAULT_METRICS_LISTEN));
+        assert_eq!(s.data_dir, PathBuf::from("./ombud-data"));
+        assert!(s.database_url.is_none());
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.default_sqlite_path(), Path::new("./ombud-data/ombud.db"));
+    }
+
+    #[test]
+    fn redact_url_keeps_only_the_scheme() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres:[redacted]");
+        assert_eq!(redact_url("u:pw@h/db"), "u:[redacted]");
+        assert_eq!(redact_url("pw@h:5432"), "[redacted]");
+        assert_eq!(redact_url(""), "[redacted]");
+    }
+
+    #[test]
+    fn metrics_listen_off_forms() {
+        for off in ["off", "none", "false", "disabled"] {
+            let s = load(
+                None,
+                &[("OMBUD_METRICS_LISTEN", off)],
+                &Overrides::default(),
+            )
+            .unwrap();
+            assert_eq!(s.metrics_listen, None, "{off}");
+        }
+        assert_eq!("off".parse::<MetricsListen>(), Ok(MetricsListen::Off));
+        assert!("nope".parse::<MetricsListen>().is_err());
+    }
+
+    #[test]
+    fn env_keys_must_be_upper_case_and_known() {
+        let s = load(
+            None,
+            &[("OMBUD_listen", "0.0.0.0:1"), ("OMBUD_CONFIG", "x.toml")],
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.listen, DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn public_url_is_checked_and_trimmed() {
+        let o = Overrides {
+            public_url: Some("https://privacy.example.com/".to_owned()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            load(None, &[], &o).unwrap().public_url(),
+            "https://privacy.example.com"
+        );
+        let err = load(
+            None,
+            &[("OMBUD_PUBLIC_URL", "privacy.example.com")],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`public_url`") && err.contains("OMBUD_PUBLIC_URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wildcard_listen_derives_a_localhost_public_url() {
+        let o = Overrides {
+            listen: Some("0.0.0.0:8000".parse().unwrap()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            load(None, &[], &o).unwrap().public_url(),
+            "http://localhost:8000"
+        );
+    }
+
+    #[test]
+    fn bad_log_filter_is_reported_with_its_key() {
+        let err = load(
+            None,
+            &[("OMBUD_LOG_FILTER", "info,[[[")],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`log_filter`") && err.contains("OMBUD_LOG_FILTER"),
+            "{err}"
+        );
+    }
+}
