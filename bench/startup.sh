@@ -20,14 +20,13 @@ trap 'rm -rf "$work"' EXIT
 
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 
-start_once() { # $1 = data dir; prints start-up microseconds, leaves the server running (pid in $pid)
-  local t0 t1
+start_once() { # $1 = data dir; sets $elapsed (µs) and $pid, leaves the server running
+  local t0
   t0=$(now_us)
   "$bin" serve --policy examples/impero --listen 127.0.0.1:$port --metrics-listen off --data-dir "$1" >/dev/null 2>&1 &
   pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do :; done
-  t1=$(now_us)
-  echo $(( t1 - t0 ))
+  elapsed=$(( $(now_us) - t0 ))
 }
 
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
@@ -38,17 +37,17 @@ stats() { # reads numbers (µs) on stdin, prints min / median / max in ms
 
 cold=(); warm=()
 for i in $(seq "$runs"); do
-  cold+=("$(start_once "$work/cold-$i")"); stop
+  start_once "$work/cold-$i"; cold+=("$elapsed"); stop
 done
 for i in $(seq "$runs"); do
-  warm+=("$(start_once "$work/warm")"); stop
+  start_once "$work/warm"; warm+=("$elapsed"); stop
 done
 
-start_once "$work/mem" >/dev/null
+start_once "$work/mem"
 sleep 1
 rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-for i in $(seq 1000); do echo "url = \"http://127.0.0.1:$port/privacy\""; done > "$work/urls"
-curl -s -o /dev/null -K "$work/urls"
+for i in $(seq 1000); do printf 'url = "http://127.0.0.1:%s/privacy"\noutput = "/dev/null"\n' "$port"; done > "$work/urls"
+curl -s -K "$work/urls"
 sleep 1
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
