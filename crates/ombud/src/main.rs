@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", describe(&err));
             ExitCode::from(2)
@@ -33,4 +34,11 @@ fn describe(err: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// Standard output was closed by the reader (`| head`): not an error of ours.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

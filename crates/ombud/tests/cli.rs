@@ -269,21 +269,20 @@ fn audit_verify_detects_tampering() {
 }
 
 /// A GET over a plain TCP connection; returns the status line and the body.
-fn http_get(addr: &str, path: &str) -> (String, String) {
+fn http_get(addr: &str, path: &str) -> Result<(String, String), std::io::Error> {
     use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let mut stream = std::net::TcpStream::connect(addr)?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    (
+    Ok((
         head.lines().next().unwrap_or("").to_owned(),
         body.to_owned(),
-    )
+    ))
 }
 
 #[test]
@@ -302,12 +301,12 @@ fn demo_serves_the_notice_and_stops_on_sigterm() {
         .arg(dir.path())
         .env_remove("OMBUD_CONFIG")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
-    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut addr = None;
-    for line in stdout.lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(url) = line.trim().strip_prefix("Privacy notice") {
             addr = Some(
@@ -319,14 +318,19 @@ fn demo_serves_the_notice_and_stops_on_sigterm() {
             break;
         }
     }
+    // Keep reading, so the demo never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let addr = addr.expect("the demo prints the URL of the notice");
-    let (status, body) = http_get(&addr, "/privacy");
+    let log = || std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+    let (status, body) =
+        http_get(&addr, "/privacy").unwrap_or_else(|e| panic!("GET /privacy: {e}\n{}", log()));
     assert!(status.contains("200"), "{status}");
     assert!(
         body.contains("Impero A/S") && body.contains("Datatilsynet"),
         "{body}"
     );
-    let (status, _) = http_get(&addr, "/healthz");
+    let (status, _) =
+        http_get(&addr, "/healthz").unwrap_or_else(|e| panic!("GET /healthz: {e}\n{}", log()));
     assert!(status.contains("200"), "{status}");
     assert!(
         dir.path().join("ombud.db").exists(),

@@ -15,12 +15,12 @@ pub fn verify(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         store.close().await;
         match &report.result {
             Ok(()) => {
-                println!("audit log intact: {} entries verified", report.checked);
+                outln!("audit log intact: {} entries verified", report.checked)?;
                 Ok(ExitCode::SUCCESS)
             }
             Err(broken) => {
-                println!("audit log BROKEN at {broken}");
-                println!("{} entries before it verified", report.checked);
+                outln!("audit log BROKEN at {broken}")?;
+                outln!("{} entries before it verified", report.checked)?;
                 Ok(ExitCode::FAILURE)
             }
         }

@@ -34,29 +34,29 @@ pub fn run(args: &DeadlineArgs) -> anyhow::Result<ExitCode> {
             "legal_extended": d.legal_extended.to_string(),
             "holidays": skipped.iter().map(|(date, name)| serde_json::json!({"date": date.to_string(), "name": name})).collect::<Vec<_>>(),
         });
-        println!("{json:#}");
+        outln!("{json:#}")?;
         return Ok(ExitCode::SUCCESS);
     }
     let day = |d: Date| format!("{d} ({})", weekday(d));
-    println!("Received:            {}", day(received));
-    println!(
+    outln!("Received:            {}", day(received))?;
+    outln!(
         "Promised (policy):   {}  {} working days on the {} calendar",
         day(d.promised),
         rights.working_days,
         calendar.country()
-    );
-    println!(
+    )?;
+    outln!(
         "Legal limit:         {}  one month, GDPR Art. 12(3), Regulation 1182/71",
         day(d.legal)
-    );
-    println!(
+    )?;
+    outln!(
         "Extended limit:      {}  two further months, if the person is told why within the first month",
         day(d.legal_extended)
-    );
+    )?;
     if !skipped.is_empty() {
-        println!("Holidays in between:");
+        outln!("Holidays in between:")?;
         for (date, name) in skipped {
-            println!("  {} {name}", day(date));
+            outln!("  {} {name}", day(date))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,22 @@
 //! One module per group of commands.
 
+/// `println!` that returns the error instead of panicking when standard output is closed (for
+/// example `ombud policy render … | head`); `main` treats a broken pipe as a normal end.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the error instead of panicking; see [`outln`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
 mod audit;
 mod deadline;
 mod policy;
@@ -18,7 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Render(args)) => policy::render(&args),
         Command::Policy(PolicyCommand::Diff(args)) => policy::diff(&args),
         Command::Policy(PolicyCommand::Schema) => {
-            print!("{}", ombud_policy::schema::json_schema());
+            out!("{}", ombud_policy::schema::json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ropa(args) => policy::ropa(&args),
@@ -28,7 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => serve::demo(args),
         Command::Migrate(args) => serve::migrate(args),
         Command::Config(ConfigCommand::Example) => {
-            print!("{}", ombud_server::Settings::example_toml());
+            out!("{}", ombud_server::Settings::example_toml())?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -54,7 +71,7 @@ pub(crate) fn write_output(output: Option<&Path>, text: &str) -> anyhow::Result<
             std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
         }
         None => {
-            print!("{text}");
+            out!("{text}")?;
             Ok(())
         }
     }

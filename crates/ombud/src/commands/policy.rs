@@ -19,7 +19,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         Err(rejected) => (rejected.diagnostics, rejected.source),
     };
     for d in &diagnostics {
-        println!("{}", d.render(&source));
+        outln!("{}", d.render(&source))?;
     }
     let errors = diagnostics
         .iter()
@@ -27,10 +27,10 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         .count();
     let warnings = diagnostics.len() - errors;
     let verdict = if errors > 0 { "invalid" } else { "valid" };
-    println!(
+    outln!(
         "{}: {verdict}, {errors} error(s), {warnings} warning(s)",
         args.path.display()
-    );
+    )?;
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
     Ok(if failed {
         ExitCode::FAILURE
@@ -79,20 +79,20 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     };
     let changes = ombud_policy::diff::summary(&old.policy, &new.policy);
     if changes.is_empty() && old.source.hash() == new.source.hash() {
-        println!("no changes");
+        outln!("no changes")?;
     } else if changes.is_empty() {
-        println!(
+        outln!(
             "no changes to purposes, recipients, retention, cookies or collection points (wording only)"
-        );
+        )?;
     }
     for c in &changes {
-        println!("{c}");
+        outln!("{c}")?;
     }
     if args.lines {
-        print!(
+        out!(
             "{}",
             ombud_policy::diff::text_diff(&old.source, &new.source)
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

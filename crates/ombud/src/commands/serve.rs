@@ -70,7 +70,7 @@ pub fn migrate(args: ServerArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let (_, store) = open_store(&args).await?;
-        println!("database is up to date ({})", store.backend());
+        outln!("database is up to date ({})", store.backend())?;
         store.close().await;
         Ok(ExitCode::SUCCESS)
     })
@@ -105,35 +105,46 @@ fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<E
     })
 }
 
-/// What a newcomer should open, with the addresses actually bound.
+/// What a newcomer should open, with the addresses actually bound. Written in one piece, and a
+/// closed standard output is ignored: the server keeps running either way.
 fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &PolicySource) {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
     let public = listeners
         .public
         .local_addr()
         .map(|a| format!("http://{a}"))
         .unwrap_or_else(|_| settings.public_url());
-    println!(
-        "ombud demo: the example policy of Impero A/S ({} files, version {})",
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "ombud demo: the example policy of Impero A/S ({} files, version {})\n",
         source.files.len(),
         &source.hash()[..12]
     );
-    println!();
-    println!("  Privacy notice        {public}/privacy");
-    println!("  Notice as Markdown    {public}/privacy.md");
-    println!("  Policy in force       {public}/api/v1/policy");
-    println!("  Policy versions       {public}/api/v1/policy/versions");
-    println!("  OpenAPI               {public}/openapi.json");
-    println!("  Health                {public}/healthz");
-    if let Some(m) = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
-        println!("  Metrics               http://{m}/metrics");
+    for (label, path) in [
+        ("Privacy notice", "/privacy"),
+        ("Notice as Markdown", "/privacy.md"),
+        ("Policy in force", "/api/v1/policy"),
+        ("Policy versions", "/api/v1/policy/versions"),
+        ("OpenAPI", "/openapi.json"),
+        ("Health", "/healthz"),
+    ] {
+        let _ = writeln!(text, "  {label:<21} {public}{path}");
     }
-    println!();
+    if let Some(m) = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+        let _ = writeln!(text, "  {:<21} http://{m}/metrics", "Metrics");
+    }
     let db = match &settings.database_url {
         Some(_) => "the configured database".to_owned(),
         None => format!("SQLite at {}", settings.default_sqlite_path().display()),
     };
-    println!("Data: {db}. Stop with Ctrl-C.");
-    println!(
+    let _ = writeln!(text, "\nData: {db}. Stop with Ctrl-C.");
+    let _ = writeln!(
+        text,
         "Try the policy tools too: `ombud policy check examples/impero`, `ombud ropa examples/impero`."
     );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
