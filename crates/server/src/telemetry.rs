@@ -24,8 +24,11 @@ pub fn init_tracing(settings: &Settings) -> Result<(), ServerError> {
             var,
             reason: e.to_string(),
         })?;
+    // Colours only for a person at a terminal; a log file or collector gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let installed = match settings.log_format {
         LogFormat::Text => builder.try_init(),
