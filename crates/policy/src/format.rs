@@ -351,6 +351,8 @@ pub struct ConsentDto {
     /// Ways consent is given.
     #[serde(default)]
     pub channels: Vec<Kw<model::ConsentChannel>>,
+    /// How long a consent stands before ombud asks again (default `12 months`).
+    pub expires_after: Option<PeriodDto>,
     /// How consent is withdrawn.
     pub withdrawal: Option<String>,
     /// What a person confirms when giving someone else's data.
@@ -372,6 +374,20 @@ pub struct CookieCategoryDto {
     /// Sale, sharing or advertising: switched off by default under Global Privacy Control.
     #[serde(default)]
     pub gpc_opt_out: bool,
+    /// Google Consent Mode v2 signals granted with this category, e.g. `analytics_storage`, or
+    /// `ad_storage`, `ad_user_data` and `ad_personalization` for advertising.
+    #[serde(default)]
+    pub consent_mode: Vec<Kw<model::ConsentModeSignal>>,
+    /// Name and description in other languages, keyed by language code (e.g. `da`).
+    #[serde(default)]
+    pub translations: Map<TranslationDto>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TranslationDto {
+    pub name: String,
+    pub description: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

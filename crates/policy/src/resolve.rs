@@ -363,14 +363,20 @@ impl<'d> Resolver<'d> {
                 }
             },
         };
+        let default_expiry = Period {
+            amount: 12,
+            unit: PeriodUnit::Months,
+        };
         let consent = doc.consent.as_ref().map_or(
             ConsentTerms {
                 channels: Vec::new(),
+                expires_after: default_expiry,
                 withdrawal: None,
                 third_party_data: None,
             },
             |c| ConsentTerms {
                 channels: c.channels.iter().map(|k| k.0).collect(),
+                expires_after: c.expires_after.map_or(default_expiry, |p| p.0),
                 withdrawal: c.withdrawal.clone(),
                 third_party_data: c.third_party_data.clone(),
             },
@@ -657,6 +663,21 @@ impl<'d> Resolver<'d> {
             necessary: c.necessary,
             purposes: self.references(&purposes, "purpose", "purposes", &c.purposes, &owner),
             gpc_opt_out: c.gpc_opt_out,
+            consent_mode: c.consent_mode.iter().map(|k| k.0).collect(),
+            translations: c
+                .translations
+                .0
+                .iter()
+                .map(|(lang, t)| {
+                    (
+                        lang.value.clone(),
+                        Translation {
+                            name: t.name.clone(),
+                            description: t.description.clone(),
+                        },
+                    )
+                })
+                .collect(),
             id,
         };
         self.declared.purposes = purposes;

@@ -256,6 +256,8 @@ pub struct SecurityMeasure {
 #[derive(Debug, Clone)]
 pub struct ConsentTerms {
     pub channels: Vec<ConsentChannel>,
+    /// How long a consent stands before ombud asks again (default 12 months).
+    pub expires_after: Period,
     pub withdrawal: Option<String>,
     /// What a person confirms when giving someone else's data (R11).
     pub third_party_data: Option<String>,
@@ -271,6 +273,27 @@ pub struct CookieCategory {
     pub purposes: Vec<PurposeId>,
     /// Sale, sharing or cross-context advertising: off by default under a GPC signal.
     pub gpc_opt_out: bool,
+    /// The Google Consent Mode signals that follow this category's consent.
+    pub consent_mode: Vec<ConsentModeSignal>,
+    /// Name and description in other languages, by language code.
+    pub translations: Vec<(String, Translation)>,
+}
+
+impl CookieCategory {
+    /// Name and description in `lang`, falling back to the policy's language.
+    pub fn text(&self, lang: &str) -> (&str, &str) {
+        match self.translations.iter().find(|(l, _)| l == lang) {
+            Some((_, t)) => (&t.name, &t.description),
+            None => (&self.name, &self.description),
+        }
+    }
+}
+
+/// A name and a description in another language.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    pub name: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone)]

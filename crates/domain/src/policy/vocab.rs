@@ -242,6 +242,18 @@ impl MarketingChannel {
 }
 
 keyword! {
+    /// A signal of Google Consent Mode v2 that a cookie category controls.
+    pub enum ConsentModeSignal: "consent mode signal" {
+        AdStorage = "ad_storage",
+        AnalyticsStorage = "analytics_storage",
+        AdUserData = "ad_user_data",
+        AdPersonalization = "ad_personalization",
+        FunctionalityStorage = "functionality_storage",
+        PersonalizationStorage = "personalization_storage",
+    }
+}
+
+keyword! {
     /// First or third party, by the domain that sets a cookie.
     pub enum Party: "party" {
         First = "first",
