@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod consent;
 pub mod deadline;
 pub mod email;
 pub mod policy;

@@ -540,3 +540,94 @@ fn committed_json_schema_matches_the_format() {
         );
     }
 }
+
+mod consent_rules {
+    //! The consent check's rules on the example policy (pure; the store supplies states).
+    use super::*;
+    use ombud_domain::consent::{Reason, State, SubjectKey, Target, check, consent_required};
+    use ombud_domain::policy::PurposeId;
+
+    const NOW: i64 = 1_800_000_000_000_000;
+
+    fn state(target: &str, granted: bool, seq: i64, expires: Option<i64>) -> State {
+        State {
+            subject: SubjectKey::parse("email:ann@example.com").unwrap(),
+            target: Target::parse(target).unwrap(),
+            granted,
+            since_us: NOW - 1000,
+            event_seq: seq,
+            expires_at_us: expires,
+        }
+    }
+
+    fn purpose(id: &str) -> PurposeId {
+        PurposeId::parse(id).unwrap()
+    }
+
+    #[test]
+    fn consent_is_required_where_the_law_asks_more_than_the_policy() {
+        let p = example_loaded().policy;
+        // Consent is the only basis.
+        assert!(consent_required(&p, &purpose("talent_pool")));
+        // "Legitimate interests or consent", but served by non-necessary cookies (G4).
+        assert!(consent_required(&p, &purpose("improvement")));
+        // "Legitimate interests or consent", but marketing by e-mail and SMS (G3).
+        assert!(consent_required(&p, &purpose("marketing")));
+        // Legitimate interests alone, no cookies, no e-mail marketing.
+        assert!(!consent_required(&p, &purpose("office_visitors")));
+    }
+
+    #[test]
+    fn answers() {
+        let p = example_loaded().policy;
+        let a = check(&p, &purpose("improvement"), &[], NOW);
+        assert_eq!((a.allowed, a.reason), (false, Reason::NoConsent));
+        let granted = [state("cookies:statistics", true, 5, Some(NOW + 1))];
+        let a = check(&p, &purpose("improvement"), &granted, NOW);
+        assert_eq!(
+            (a.allowed, a.basis, a.reason),
+            (true, Some(LegalBasis::Consent), Reason::Consented)
+        );
+        // A lapsed grant.
+        let a = check(
+            &p,
+            &purpose("improvement"),
+            &[state("cookies:statistics", true, 5, Some(NOW))],
+            NOW,
+        );
+        assert_eq!((a.allowed, a.reason), (false, Reason::Expired));
+        // A newer refusal of the purpose outweighs an older grant of its cookie category.
+        let mixed = [
+            state("cookies:statistics", true, 5, None),
+            state("purpose:improvement", false, 9, None),
+        ];
+        assert_eq!(
+            check(&p, &purpose("improvement"), &mixed, NOW).reason,
+            Reason::Refused
+        );
+        // Other bases answer from the policy ...
+        let a = check(&p, &purpose("office_visitors"), &[], NOW);
+        assert_eq!(
+            (a.allowed, a.basis, a.reason),
+            (
+                true,
+                Some(LegalBasis::LegitimateInterests),
+                Reason::OtherBasis
+            )
+        );
+        // ... a purpose without a basis is never allowed ...
+        assert_eq!(
+            check(&p, &purpose("events"), &[], NOW).reason,
+            Reason::NoLegalBasis
+        );
+        // ... and once consent was refused, the refusal stands.
+        let refused = [state("purpose:functionality", false, 3, None)];
+        assert_eq!(
+            check(&p, &purpose("functionality"), &refused, NOW).reason,
+            Reason::Refused
+        );
+        // Grants of unrelated categories do not count.
+        let other = [state("cookies:marketing", true, 7, None)];
+        assert!(!check(&p, &purpose("improvement"), &other, NOW).allowed);
+    }
+}

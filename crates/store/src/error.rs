@@ -29,6 +29,9 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// The store (or its consent writer) is shutting down.
+    #[error("the store is shutting down")]
+    Closed,
     /// The schema couldn't be brought up to date.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -18,6 +18,7 @@
 //! audit entry in the same transaction, so an effect is never stored without its entry.
 
 mod common;
+pub mod consent;
 mod error;
 mod model;
 mod postgres;
@@ -25,6 +26,9 @@ mod sqlite;
 
 use std::path::Path;
 
+use ombud_domain::consent::{State, SubjectKey};
+
+pub use consent::{ConsentEvent, ConsentWriter, NewConsentEvent};
 pub use error::StoreError;
 pub use model::{
     AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary,
@@ -200,5 +204,74 @@ impl Store {
             Err(b) => tracing::error!(checked = report.checked, "audit chain broken: {b}"),
         }
         Ok(report)
+    }
+
+    /// Records consent events in one transaction, in order, and updates the derived state.
+    /// Use [`ConsentWriter`] for high rates: it batches submissions from many callers.
+    pub async fn record_consent(
+        &self,
+        events: &[NewConsentEvent],
+    ) -> Result<Vec<ConsentEvent>, StoreError> {
+        for e in events {
+            consent::check_event(e)?;
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let seqs = dispatch!(self.record_consent(events))?;
+        Ok(seqs
+            .into_iter()
+            .zip(events)
+            .map(|(seq, e)| ConsentEvent {
+                seq,
+                event: e.clone(),
+            })
+            .collect())
+    }
+
+    /// `subject` and every subject linked to it: together they are one person.
+    pub async fn consent_subjects(
+        &self,
+        subject: &SubjectKey,
+    ) -> Result<Vec<SubjectKey>, StoreError> {
+        dispatch!(self.consent_subjects(subject))
+    }
+
+    /// The current consent states of the given subjects, oldest decision first.
+    pub async fn consent_states(&self, subjects: &[SubjectKey]) -> Result<Vec<State>, StoreError> {
+        dispatch!(self.consent_states(subjects))
+    }
+
+    /// Up to `limit` consent events of the given subjects with `seq > after`, oldest first.
+    pub async fn consent_history(
+        &self,
+        subjects: &[SubjectKey],
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ConsentEvent>, StoreError> {
+        dispatch!(self.consent_history(subjects, after, limit))
+    }
+
+    /// Records that `a` and `b` are the same person (for example a visitor id and the e-mail
+    /// address its browser submitted in a form), with an audit entry by `actor` in the same
+    /// transaction. The entry names the kinds of subject only, never their values.
+    pub async fn link_subjects(
+        &self,
+        a: &SubjectKey,
+        b: &SubjectKey,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        if a == b {
+            return Err(StoreError::Invalid("a subject cannot be linked to itself"));
+        }
+        let details = serde_json::json!({ "kinds": [a.kind().key(), b.kind().key()] }).to_string();
+        let audit = NewAuditEntry {
+            actor,
+            action: "consent.subjects_linked",
+            subject: "consent:link",
+            details: &details,
+        };
+        common::check_audit(&audit)?;
+        dispatch!(self.link_subjects(a, b, &audit))
     }
 }

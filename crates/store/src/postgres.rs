@@ -11,6 +11,11 @@ use crate::{
     AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary, StoreError,
 };
 
+/// The consent ledger's SQL, instantiated for this backend.
+mod ledger {
+    crate::consent::ledger_queries!(sqlx::Postgres, sqlx::PgConnection);
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long a caller waits for a pooled connection before the store reports `Unavailable`.
@@ -230,4 +235,57 @@ async fn audit_page(
     .fetch_all(conn)
     .await?;
     common::audit_records(rows)
+}
+
+/// The consent ledger.
+impl PgStore {
+    pub(crate) async fn record_consent(
+        &self,
+        events: &[crate::consent::NewConsentEvent],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seqs = ledger::insert(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(seqs)
+    }
+
+    pub(crate) async fn consent_states(
+        &self,
+        subjects: &[ombud_domain::consent::SubjectKey],
+    ) -> Result<Vec<ombud_domain::consent::State>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        ledger::states(&mut conn, subjects).await
+    }
+
+    pub(crate) async fn consent_history(
+        &self,
+        subjects: &[ombud_domain::consent::SubjectKey],
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::consent::ConsentEvent>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        ledger::history(&mut conn, subjects, after, limit).await
+    }
+
+    pub(crate) async fn consent_subjects(
+        &self,
+        subject: &ombud_domain::consent::SubjectKey,
+    ) -> Result<Vec<ombud_domain::consent::SubjectKey>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        ledger::linked(&mut conn, subject).await
+    }
+
+    pub(crate) async fn link_subjects(
+        &self,
+        a: &ombud_domain::consent::SubjectKey,
+        b: &ombud_domain::consent::SubjectKey,
+        audit: &NewAuditEntry<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        ledger::link(&mut tx, a, b).await?;
+        append(&mut tx, head, std::slice::from_ref(audit), common::now_us()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -15,6 +15,11 @@ use crate::{
     AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary, StoreError,
 };
 
+/// The consent ledger's SQL, instantiated for this backend.
+mod ledger {
+    crate::consent::ledger_queries!(sqlx::Sqlite, sqlx::SqliteConnection);
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a connection waits for another process's write lock before giving up. Only another
@@ -255,4 +260,57 @@ async fn audit_page(
     .fetch_all(conn)
     .await?;
     common::audit_records(rows)
+}
+
+/// The consent ledger.
+impl SqliteStore {
+    pub(crate) async fn record_consent(
+        &self,
+        events: &[crate::consent::NewConsentEvent],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let seqs = ledger::insert(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(seqs)
+    }
+
+    pub(crate) async fn consent_states(
+        &self,
+        subjects: &[ombud_domain::consent::SubjectKey],
+    ) -> Result<Vec<ombud_domain::consent::State>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        ledger::states(&mut conn, subjects).await
+    }
+
+    pub(crate) async fn consent_history(
+        &self,
+        subjects: &[ombud_domain::consent::SubjectKey],
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::consent::ConsentEvent>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        ledger::history(&mut conn, subjects, after, limit).await
+    }
+
+    pub(crate) async fn consent_subjects(
+        &self,
+        subject: &ombud_domain::consent::SubjectKey,
+    ) -> Result<Vec<ombud_domain::consent::SubjectKey>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        ledger::linked(&mut conn, subject).await
+    }
+
+    pub(crate) async fn link_subjects(
+        &self,
+        a: &ombud_domain::consent::SubjectKey,
+        b: &ombud_domain::consent::SubjectKey,
+        audit: &NewAuditEntry<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let head = read_head(&mut tx).await?;
+        ledger::link(&mut tx, a, b).await?;
+        append(&mut tx, head, std::slice::from_ref(audit), common::now_us()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -52,6 +52,13 @@ conformance!(
     deleted_middle_entry_is_detected,
     swapped_seq_values_are_detected,
     deleted_newest_entry_is_detected,
+    consent_events_are_stored_in_order_with_their_evidence,
+    the_newest_event_sets_the_state,
+    a_batch_with_the_same_target_twice_keeps_the_last,
+    linked_subjects_answer_for_one_person,
+    consent_events_need_a_known_policy_version,
+    the_database_refuses_to_edit_the_ledger,
+    the_batching_writer_acknowledges_only_what_it_stored,
 );
 
 fn hex_hash(digit: char) -> String {
@@ -532,4 +539,297 @@ fn pathdiff(target: &std::path::Path, base: &std::path::Path) -> std::path::Path
         rel.push("..");
     }
     rel.join(target.strip_prefix("/").expect("absolute temporary path"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The consent ledger
+
+mod consent_support {
+    use jiff::Timestamp;
+    use ombud_domain::consent::{Method, SubjectKey, Target};
+    use ombud_store::{NewConsentEvent, Store};
+
+    pub fn subject(s: &str) -> SubjectKey {
+        SubjectKey::parse(s).unwrap()
+    }
+
+    pub fn visitor(n: u32) -> SubjectKey {
+        SubjectKey::visitor(&format!("{n:032x}")).unwrap()
+    }
+
+    pub fn event(
+        subject: &SubjectKey,
+        target: &str,
+        granted: bool,
+        version: i64,
+        at_s: i64,
+    ) -> NewConsentEvent {
+        NewConsentEvent {
+            subject: subject.clone(),
+            target: Target::parse(target).unwrap(),
+            granted,
+            method: Method::Banner,
+            policy_version: version,
+            wording_hash: Some("ab".repeat(32)),
+            gpc: false,
+            source: Some("https://www.example.com/".into()),
+            recorded_by: None,
+            user_agent: Some("Mozilla/5.0 (test)".into()),
+            ip_prefix: Some("192.0.2.0/24".into()),
+            at: Timestamp::from_second(at_s).unwrap(),
+            expires_at: granted.then(|| Timestamp::from_second(at_s + 1000).unwrap()),
+        }
+    }
+
+    /// Activates a policy and returns its version id.
+    pub async fn version(store: &Store) -> i64 {
+        let hash = "c".repeat(64);
+        store
+            .activate_policy(super::policy(&hash, "{}", "test"))
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+use consent_support::*;
+
+async fn consent_events_are_stored_in_order_with_their_evidence(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = subject("email:Ann@Example.com");
+    let mut e = event(&ann, "purpose:marketing", true, v, 1_700_000_000);
+    e.method = ombud_domain::consent::Method::Phone;
+    e.recorded_by = Some("user:7".into());
+    e.gpc = true;
+    let events = vec![
+        e.clone(),
+        event(&ann, "cookies:statistics", false, v, 1_700_000_001),
+    ];
+    let stored = db.store.record_consent(&events).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored[0].seq < stored[1].seq);
+    let history = db
+        .store
+        .consent_history(std::slice::from_ref(&ann), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        history, stored,
+        "events read back exactly, evidence included"
+    );
+    assert_eq!(history[0].event.subject.as_str(), "email:ann@example.com");
+    assert!(history[0].event.gpc && history[0].event.recorded_by.as_deref() == Some("user:7"));
+    // Paging by seq.
+    let page = db
+        .store
+        .consent_history(&[ann], stored[0].seq, 100)
+        .await
+        .unwrap();
+    assert_eq!(page, stored[1..]);
+}
+
+async fn the_newest_event_sets_the_state(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = visitor(1);
+    db.store
+        .record_consent(&[event(&ann, "cookies:statistics", true, v, 100)])
+        .await
+        .unwrap();
+    let withdrawal = db
+        .store
+        .record_consent(&[event(&ann, "cookies:statistics", false, v, 200)])
+        .await
+        .unwrap();
+    let states = db.store.consent_states(std::slice::from_ref(&ann)).await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert!(!states[0].granted, "a withdrawal is a new event that wins");
+    assert_eq!(states[0].event_seq, withdrawal[0].seq);
+    assert_eq!(states[0].since_us, 200_000_000);
+    // Both events stay in the ledger.
+    assert_eq!(
+        db.store.consent_history(&[ann], 0, 10).await.unwrap().len(),
+        2
+    );
+}
+
+async fn a_batch_with_the_same_target_twice_keeps_the_last(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = visitor(2);
+    let batch = [
+        event(&ann, "cookies:marketing", true, v, 10),
+        event(&ann, "cookies:marketing", false, v, 11),
+        event(&ann, "cookies:statistics", true, v, 12),
+    ];
+    let stored = db.store.record_consent(&batch).await.unwrap();
+    let states = db.store.consent_states(&[ann]).await.unwrap();
+    let marketing = states
+        .iter()
+        .find(|s| s.target.to_string() == "cookies:marketing")
+        .unwrap();
+    assert!(!marketing.granted);
+    assert_eq!(marketing.event_seq, stored[1].seq);
+    assert_eq!(states.len(), 2);
+}
+
+async fn linked_subjects_answer_for_one_person(db: TestDb) {
+    let v = version(&db.store).await;
+    let (browser, ann, phone) = (
+        visitor(3),
+        subject("email:ann@example.com"),
+        subject("phone:+4511223344"),
+    );
+    db.store
+        .record_consent(&[event(&browser, "cookies:statistics", true, v, 1)])
+        .await
+        .unwrap();
+    db.store
+        .record_consent(&[event(&ann, "purpose:marketing", true, v, 2)])
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.consent_subjects(&ann).await.unwrap(),
+        vec![ann.clone()]
+    );
+    db.store
+        .link_subjects(&browser, &ann, "system")
+        .await
+        .unwrap();
+    db.store
+        .link_subjects(&phone, &ann, "user:1")
+        .await
+        .unwrap();
+    let mut people = db.store.consent_subjects(&browser).await.unwrap();
+    people.sort();
+    let mut expected = vec![browser.clone(), ann.clone(), phone.clone()];
+    expected.sort();
+    assert_eq!(people, expected, "links are transitive");
+    let states = db.store.consent_states(&people).await.unwrap();
+    assert_eq!(states.len(), 2, "both histories answer for the person");
+    assert!(db.store.link_subjects(&ann, &ann, "system").await.is_err());
+    // The audit log records the links without the identities.
+    let audit = all_audit(&db.store).await;
+    let links: Vec<&AuditRecord> = audit
+        .iter()
+        .filter(|r| r.action == "consent.subjects_linked")
+        .collect();
+    assert_eq!(links.len(), 2);
+    assert!(
+        !links
+            .iter()
+            .any(|r| r.details.contains("ann@") || r.subject.contains("ann@"))
+    );
+    assert!(db.store.verify_audit().await.unwrap().is_intact());
+}
+
+async fn consent_events_need_a_known_policy_version(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = visitor(4);
+    let bad = event(&ann, "cookies:statistics", true, v + 100, 1);
+    assert!(
+        db.store
+            .record_consent(&[event(&ann, "cookies:statistics", true, v, 1), bad])
+            .await
+            .is_err()
+    );
+    assert!(
+        db.store
+            .consent_history(std::slice::from_ref(&ann), 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "all or nothing"
+    );
+    let mut staff = event(&ann, "purpose:marketing", true, v, 1);
+    staff.method = ombud_domain::consent::Method::Phone;
+    assert!(
+        matches!(
+            db.store.record_consent(&[staff]).await,
+            Err(StoreError::Invalid(_))
+        ),
+        "phone consent names its recorder"
+    );
+    let mut nul = event(&ann, "purpose:marketing", true, v, 1);
+    nul.source = Some("a\0b".into());
+    assert!(matches!(
+        db.store.record_consent(&[nul]).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn the_database_refuses_to_edit_the_ledger(db: TestDb) {
+    let v = version(&db.store).await;
+    db.store
+        .record_consent(&[event(&visitor(5), "cookies:statistics", true, v, 1)])
+        .await
+        .unwrap();
+    assert!(
+        db.raw("UPDATE consent_event SET granted = NOT granted")
+            .await
+            .is_err()
+    );
+    assert!(db.raw("DELETE FROM consent_event").await.is_err());
+    assert_eq!(
+        db.store
+            .consent_history(&[visitor(5)], 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn the_batching_writer_acknowledges_only_what_it_stored(db: TestDb) {
+    let v = version(&db.store).await;
+    let (writer, task) = ombud_store::ConsentWriter::spawn(db.store.clone(), 256);
+    let mut handles = Vec::new();
+    for i in 0..40u32 {
+        let writer = writer.clone();
+        handles.push(tokio::spawn(async move {
+            let who = visitor(1000 + i);
+            let events = (0..5)
+                .map(|k| event(&who, "cookies:statistics", k % 2 == 0, v, i64::from(k)))
+                .collect();
+            writer.record(events).await
+        }));
+    }
+    // One submission that must fail (unknown version) among the good ones.
+    let bad = writer.record(vec![event(
+        &visitor(9999),
+        "cookies:statistics",
+        true,
+        v + 7,
+        1,
+    )]);
+    assert!(bad.await.is_err());
+    let mut acknowledged = 0;
+    for h in handles {
+        let stored = h.await.unwrap().unwrap();
+        assert_eq!(stored.len(), 5);
+        assert!(
+            stored.windows(2).all(|w| w[0].seq < w[1].seq),
+            "in submission order"
+        );
+        acknowledged += stored.len();
+    }
+    drop(writer);
+    task.await.unwrap();
+    let subjects: Vec<_> = (0..40).map(|i| visitor(1000 + i)).collect();
+    let history = db.store.consent_history(&subjects, 0, 1000).await.unwrap();
+    assert_eq!(
+        history.len(),
+        acknowledged,
+        "every acknowledged event is in the ledger, nothing else"
+    );
+    let states = db.store.consent_states(&subjects).await.unwrap();
+    assert!(
+        states.iter().all(|s| s.granted),
+        "the fifth (granted) event of each visitor wins"
+    );
+    assert!(
+        db.store
+            .consent_history(&[visitor(9999)], 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

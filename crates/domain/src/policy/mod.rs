@@ -9,6 +9,7 @@ mod vocab;
 
 pub use ids::*;
 pub use keyword::Keyword;
+pub(crate) use keyword::keyword;
 pub use model::*;
 pub use period::{CookieLifetime, InvalidPeriod, Period, PeriodUnit};
 pub use taxonomy::{CategoryKey, DataCategory, InvalidCategoryKey, Taxonomy, TaxonomyError};
