@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use sha2::{Digest, Sha256};
 
 use crate::email::EmailAddress;
-use crate::policy::{CookieCategoryId, LegalBasis, Policy, PurposeId};
+use crate::policy::{CookieCategoryId, LegalBasis, Period, PeriodUnit, Policy, PurposeId};
 
 /// Who a consent event is about: a random visitor id from the banner, or an identity.
 ///
@@ -102,6 +102,11 @@ impl SubjectKey {
         } else {
             Err(InvalidSubject::Visitor)
         }
+    }
+
+    /// A visitor id from 128 random bits.
+    pub fn visitor_from_bytes(bytes: [u8; 16]) -> Self {
+        Self(format!("visitor:{}", hex::encode(bytes)))
     }
 
     pub fn email(email: &EmailAddress) -> Self {
@@ -226,6 +231,29 @@ pub fn truncate_ip(ip: IpAddr) -> String {
 /// storing it again with every event.
 pub fn wording_hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// `at` (unix microseconds) plus `period`, counted in UTC calendar terms: months and years keep
+/// the day of the month (clamped to the month's end). `None` past the representable range.
+pub fn add_period(at_us: i64, period: Period) -> Option<i64> {
+    use jiff::ToSpan as _;
+    use jiff::tz::TimeZone;
+    let at = jiff::Timestamp::from_microsecond(at_us).ok()?;
+    let start = TimeZone::UTC.to_datetime(at);
+    let n = i64::from(period.amount);
+    let span = match period.unit {
+        PeriodUnit::Minutes => n.minutes(),
+        PeriodUnit::Hours => n.hours(),
+        PeriodUnit::Days => n.days(),
+        PeriodUnit::Weeks => n.weeks(),
+        PeriodUnit::Months => n.months(),
+        PeriodUnit::Years => n.years(),
+    };
+    let end = start.checked_add(span).ok()?;
+    TimeZone::UTC
+        .to_timestamp(end)
+        .ok()
+        .map(|t| t.as_microsecond())
 }
 
 /// The current state of one subject and target, as the store derives it from the ledger.
@@ -395,6 +423,23 @@ mod tests {
             truncate_ip("::ffff:198.51.100.9".parse().unwrap()),
             "198.51.100.0/24"
         );
+    }
+
+    #[test]
+    fn periods_add_in_calendar_terms() {
+        let jan31 = 1_769_817_600_000_000; // 2026-01-31T00:00:00Z
+        let one_month = Period {
+            amount: 1,
+            unit: PeriodUnit::Months,
+        };
+        // 31 January + 1 month = 28 February (2026 is not a leap year).
+        assert_eq!(add_period(jan31, one_month), Some(1_772_236_800_000_000));
+        let year = Period {
+            amount: 12,
+            unit: PeriodUnit::Months,
+        };
+        assert_eq!(add_period(jan31, year), Some(1_801_353_600_000_000)); // 2027-01-31
+        assert_eq!(add_period(i64::MAX, one_month), None);
     }
 
     #[test]

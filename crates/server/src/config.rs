@@ -33,7 +33,7 @@ pub const SQLITE_FILE: &str = "ombud.db";
 
 /// Every key a config layer may set. Environment variables outside this list (such as the
 /// binary's own `OMBUD_CONFIG`) are left alone rather than rejected.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 13] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -42,10 +42,18 @@ const KEYS: [&str; 8] = [
     "public_url",
     "log_format",
     "log_filter",
+    "site_origins",
+    "consent_cookie_domain",
+    "consent_cookie_name",
+    "api_token",
+    "api_token_file",
 ];
 
 /// Keys whose values are secret: errors about them never quote the value.
-const SECRET_KEYS: [&str; 1] = ["database_url"];
+const SECRET_KEYS: [&str; 2] = ["database_url", "api_token"];
+
+/// Name of the consent cookie unless configured.
+pub const DEFAULT_CONSENT_COOKIE: &str = "ombud_consent";
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 const DEFAULT_METRICS_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9090);
@@ -75,6 +83,17 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A `tracing` EnvFilter directive such as `info,ombud_store=debug`.
     pub log_filter: String,
+    /// Origins of the organisation's websites (`https://www.example.com`): the only origins
+    /// allowed to post consent to this server from a browser (CORS with credentials).
+    pub site_origins: Vec<String>,
+    /// Domain attribute of the consent cookie (e.g. `example.com` when ombud runs on
+    /// privacy.example.com and the site on www.example.com). `None`: this host only.
+    pub consent_cookie_domain: Option<String>,
+    /// Name of the consent cookie.
+    pub consent_cookie_name: String,
+    /// Bearer token for the API (`Authorization: Bearer …`). `None`: the API's protected
+    /// routes answer 401.
+    pub api_token: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -87,6 +106,10 @@ impl Default for Settings {
             public_url: None,
             log_format: LogFormat::Text,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
+            site_origins: Vec::new(),
+            consent_cookie_domain: None,
+            consent_cookie_name: DEFAULT_CONSENT_COOKIE.to_owned(),
+            api_token: None,
         }
     }
 }
@@ -107,6 +130,16 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
+            .field("site_origins", &self.site_origins)
+            .field("consent_cookie_domain", &self.consent_cookie_domain)
+            .field("consent_cookie_name", &self.consent_cookie_name)
+            .field(
+                "api_token",
+                &self
+                    .api_token
+                    .as_ref()
+                    .map(|_| Redacted("[redacted]".to_owned())),
+            )
             .finish()
     }
 }
@@ -207,6 +240,8 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub log_format: Option<LogFormat>,
     pub log_filter: Option<String>,
+    pub site_origins: Option<Vec<String>>,
+    pub api_token: Option<SecretString>,
 }
 
 /// Why the configuration couldn't be loaded. Each message names the key and where its value
@@ -231,12 +266,11 @@ pub enum ConfigError {
     },
     #[error("environment variable {var} is not valid UTF-8")]
     NotUnicode { var: String },
-    #[error(
-        "both `database_url` and `database_url_file` are set in {origin}; set only one of them"
-    )]
-    ConflictingDatabaseUrl { origin: String },
-    #[error("cannot read `database_url_file` {path} (set in {origin}): {source}")]
+    #[error("both `{key}` and `{key}_file` are set in {origin}; set only one of them")]
+    ConflictingSecret { key: &'static str, origin: String },
+    #[error("cannot read `{key}_file` {path} (set in {origin}): {source}")]
     ReadSecret {
+        key: &'static str,
         path: PathBuf,
         origin: String,
         #[source]
@@ -320,6 +354,11 @@ struct Raw {
     public_url: Option<String>,
     log_format: LogFormat,
     log_filter: String,
+    site_origins: Option<String>,
+    consent_cookie_domain: Option<String>,
+    consent_cookie_name: Option<String>,
+    api_token: Option<SecretString>,
+    api_token_file: Option<PathBuf>,
 }
 
 /// Accepts an address, `"off"` (and friends) or `false`.
@@ -393,25 +432,62 @@ impl Settings {
                 .map_or(Origin::Defaults, Origin::from_metadata)
         };
 
-        let database_url = resolve_database_url(
-            [
-                raw.database_url
-                    .map(|u| (origin("database_url"), DatabaseSource::Url(u))),
+        let database_url = resolve_secret(
+            "database_url",
+            secret_candidates(
+                raw.database_url.map(|u| (origin("database_url"), u)),
                 raw.database_url_file
-                    .map(|p| (origin("database_url_file"), DatabaseSource::File(p))),
-                overrides
-                    .database_url
-                    .clone()
-                    .map(|u| (Origin::Flags, DatabaseSource::Url(u))),
-                overrides
-                    .database_url_file
-                    .clone()
-                    .map(|p| (Origin::Flags, DatabaseSource::File(p))),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
+                    .map(|p| (origin("database_url_file"), p)),
+                overrides.database_url.clone(),
+                overrides.database_url_file.clone(),
+            ),
         )?;
+        if let Some((url, set_in)) = &database_url {
+            check_database_url(url.expose_secret()).map_err(|reason| ConfigError::Invalid {
+                key: "database_url".to_owned(),
+                origin: set_in.clone(),
+                reason: reason.to_owned(),
+            })?;
+        }
+        let database_url = database_url.map(|(u, _)| u);
+        let api_token = resolve_secret(
+            "api_token",
+            secret_candidates(
+                raw.api_token.map(|t| (origin("api_token"), t)),
+                raw.api_token_file.map(|p| (origin("api_token_file"), p)),
+                overrides.api_token.clone(),
+                None,
+            ),
+        )?;
+        if let Some((token, set_in)) = &api_token
+            && token.expose_secret().len() < 16
+        {
+            return Err(ConfigError::Invalid {
+                key: "api_token".to_owned(),
+                origin: set_in.clone(),
+                reason: "must be at least 16 characters (use a random value, e.g. from `openssl rand -hex 32`)".to_owned(),
+            });
+        }
+        let api_token = api_token.map(|(t, _)| t);
+        let site_origins = match &overrides.site_origins {
+            Some(list) => list.clone(),
+            None => raw
+                .site_origins
+                .as_deref()
+                .map(split_list)
+                .unwrap_or_default(),
+        };
+        for o in &site_origins {
+            check_origin(o).map_err(|reason| ConfigError::Invalid {
+                key: "site_origins".to_owned(),
+                origin: if overrides.site_origins.is_some() {
+                    Origin::Flags.describe("site_origins")
+                } else {
+                    origin("site_origins").describe("site_origins")
+                },
+                reason,
+            })?;
+        }
 
         // Where a key's final value came from, given whether a flag set it.
         let winner = |key: &str, flagged: bool| {
@@ -456,6 +532,12 @@ impl Settings {
             public_url,
             log_format: overrides.log_format.unwrap_or(raw.log_format),
             log_filter,
+            site_origins,
+            consent_cookie_domain: raw.consent_cookie_domain.filter(|d| !d.trim().is_empty()),
+            consent_cookie_name: raw
+                .consent_cookie_name
+                .unwrap_or_else(|| DEFAULT_CONSENT_COOKIE.to_owned()),
+            api_token,
         })
     }
 
@@ -532,6 +614,22 @@ log_format = "text"
 # Which logs to write, in tracing's EnvFilter syntax, e.g. "info,ombud_store=debug".
 # RUST_LOG, when set, takes precedence.
 log_filter = "info"
+
+# The organisation's websites that show the cookie banner: the only origins allowed to post
+# consent from a browser. Comma-separated, each scheme://host[:port].
+# site_origins = "https://www.example.com, https://example.com"
+
+# Domain of the consent cookie, so that it covers the site when ombud runs on a subdomain
+# (privacy.example.com serving www.example.com). Default: this host only.
+# consent_cookie_domain = "example.com"
+
+# Name of the consent cookie.
+# consent_cookie_name = "ombud_consent"
+
+# Bearer token for the API (consent records, checks and exports). At least 16 characters.
+# Prefer OMBUD_API_TOKEN or api_token_file to writing it here. Without it the API's protected
+# routes answer 401.
+# api_token_file = "/run/secrets/ombud-api-token"
 "#;
 
 fn defaults_dict() -> Dict {
@@ -617,46 +715,92 @@ fn config_error(e: &figment::Error) -> ConfigError {
     }
 }
 
-/// One way the database URL was given.
-enum DatabaseSource {
-    Url(SecretString),
+/// One way a secret was given: inline, or as a file to read it from.
+enum SecretSource {
+    Value(SecretString),
     File(PathBuf),
 }
 
-/// `database_url` and `database_url_file` are two ways of giving one setting, so the one
-/// given at the higher layer wins, like any other key. One layer giving both is an error
-/// rather than a guess.
-fn resolve_database_url(
-    candidates: Vec<(Origin, DatabaseSource)>,
-) -> Result<Option<SecretString>, ConfigError> {
+/// A secret key (`database_url`, `api_token`) and its `_file` twin are two ways of giving one
+/// setting, so the one given at the higher layer wins, like any other key. One layer giving
+/// both is an error rather than a guess. Returns the secret and where it was set.
+fn resolve_secret(
+    key: &'static str,
+    candidates: Vec<(Origin, SecretSource)>,
+) -> Result<Option<(SecretString, String)>, ConfigError> {
     let Some(top) = candidates.iter().map(|(o, _)| o).max().cloned() else {
         return Ok(None);
     };
     let mut at_top: Vec<_> = candidates.into_iter().filter(|(o, _)| *o == top).collect();
     if at_top.len() > 1 {
-        return Err(ConfigError::ConflictingDatabaseUrl {
+        return Err(ConfigError::ConflictingSecret {
+            key,
             origin: top.layer(),
         });
     }
     let Some((origin, source)) = at_top.pop() else {
         return Ok(None);
     };
-    let (url, key) = match source {
-        DatabaseSource::Url(url) => (url, "database_url"),
-        DatabaseSource::File(path) => (read_secret(&path, &origin)?, "database_url_file"),
-    };
-    check_database_url(url.expose_secret()).map_err(|reason| ConfigError::Invalid {
-        key: "database_url".to_owned(),
-        origin: origin.describe(key),
-        reason: reason.to_owned(),
-    })?;
-    Ok(Some(url))
+    Ok(Some(match source {
+        SecretSource::Value(v) => (v, origin.describe(key)),
+        SecretSource::File(path) => (
+            read_secret(key, &path, &origin)?,
+            origin.describe(&format!("{key}_file")),
+        ),
+    }))
 }
 
-fn read_secret(path: &Path, origin: &Origin) -> Result<SecretString, ConfigError> {
+/// The candidates for a secret from the raw layers and the flags.
+fn secret_candidates(
+    value: Option<(Origin, SecretString)>,
+    file: Option<(Origin, PathBuf)>,
+    flag_value: Option<SecretString>,
+    flag_file: Option<PathBuf>,
+) -> Vec<(Origin, SecretSource)> {
+    [
+        value.map(|(o, v)| (o, SecretSource::Value(v))),
+        file.map(|(o, p)| (o, SecretSource::File(p))),
+        flag_value.map(|v| (Origin::Flags, SecretSource::Value(v))),
+        flag_file.map(|p| (Origin::Flags, SecretSource::File(p))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A comma- or whitespace-separated list.
+fn split_list(s: &str) -> Vec<String> {
+    s.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An origin is `scheme://host[:port]`, nothing more: it is compared byte for byte with the
+/// browser's `Origin` header.
+fn check_origin(o: &str) -> Result<(), String> {
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{o}` must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+        return Err(format!(
+            "`{o}` must be scheme://host[:port], without a path or a trailing slash"
+        ));
+    }
+    Ok(())
+}
+
+fn read_secret(
+    key: &'static str,
+    path: &Path,
+    origin: &Origin,
+) -> Result<SecretString, ConfigError> {
     let error = |source| ConfigError::ReadSecret {
+        key,
         path: path.to_owned(),
-        origin: origin.describe("database_url_file"),
+        origin: origin.describe(&format!("{key}_file")),
         source,
     };
     let text = std::fs::read_to_string(path).map_err(error)?;

@@ -74,6 +74,16 @@ pub enum ApiError {
     /// The request was read but its content is wrong (a missing field, a bad value).
     #[error("unprocessable: {0}")]
     Unprocessable(String),
+    /// No valid credentials. The detail says how to authenticate.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Authenticated (or anonymous) but not allowed to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The request is valid but conflicts with the current state (e.g. a banner choice made on
+    /// a policy version that is no longer in force).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The body is larger than the server accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -93,6 +103,9 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,7 +117,9 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::NotFound(what) => format!("{what} was not found."),
+            ApiError::Unauthorized(d) | ApiError::Forbidden(d) => (*d).to_owned(),
             ApiError::BadRequest(d)
+            | ApiError::Conflict(d)
             | ApiError::Unprocessable(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
             ApiError::PayloadTooLarge => "The request body is too large.".to_owned(),
@@ -118,7 +133,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        Problem::new(self.status(), self.detail()).into_response()
+        let unauthorized = matches!(self, ApiError::Unauthorized(_));
+        let mut response = Problem::new(self.status(), self.detail()).into_response();
+        if unauthorized {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -128,6 +150,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound("The record"),
+            // The store's own rule, written without the offending value.
+            StoreError::Invalid(rule) => ApiError::Unprocessable(format!("{rule}.")),
+            StoreError::Closed => ApiError::Unavailable,
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");
                 ApiError::Unavailable

@@ -13,6 +13,8 @@
 //! - `metrics`: the Prometheus recorder and the metrics listener's router.
 //! - `telemetry`: the `tracing` subscriber.
 
+mod auth;
+pub mod banner;
 pub mod config;
 pub mod error;
 mod metrics;
@@ -115,6 +117,15 @@ pub async fn start(
     let metrics = metrics
         .map(|listener| prometheus_handle().map(|handle| (listener, handle)))
         .transpose()?;
+    // Links ombud hands out (the banner's endpoint) need the address it is actually reached at;
+    // without a configured public URL that is the bound address (port 0 becomes a real port).
+    let mut settings = settings.clone();
+    if settings.public_url.is_none()
+        && let Ok(addr) = public.local_addr()
+    {
+        settings.listen = addr;
+    }
+    let settings = &settings;
     let state = AppState::prepare(settings, store, &policy)
         .await
         .map_err(ServerError::Activate)?;
@@ -154,7 +165,7 @@ pub async fn start(
         public.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         }),
-        app(state),
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(stopped(stop_rx.clone()))
     .into_future();

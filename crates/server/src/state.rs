@@ -1,17 +1,26 @@
-//! What the handlers share: the store, the policy in force and what was rendered from it.
+//! What the handlers share: the store, the policy in force and what was rendered from it, and
+//! the consent writer.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use jiff::civil::Date;
+use ombud_domain::consent::wording_hash;
+use ombud_domain::policy::{CookieCategoryId, Policy};
 use ombud_policy::Loaded;
 use ombud_policy::render::{NoticeFormat, notice};
-use ombud_store::{NewPolicyVersion, PolicyVersion, Store, StoreError};
+use ombud_store::{ConsentWriter, NewPolicyVersion, PolicyVersion, Store, StoreError};
+use secrecy::SecretString;
 
+use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
 
 /// Actor recorded for things ombud does on its own, such as activating the policy at start.
 pub const SYSTEM_ACTOR: &str = "system";
+
+/// Largest number of consent events the writer commits in one transaction.
+const CONSENT_BATCH: usize = 2048;
 
 /// Shared state of the public router. Cloning is cheap.
 #[derive(Clone)]
@@ -22,10 +31,16 @@ pub struct AppState {
 struct Inner {
     store: Store,
     policy: PolicyInForce,
+    model: Arc<Policy>,
     notice_html: Bytes,
     notice_markdown: Bytes,
     notice_language: String,
     hsts: bool,
+    writer: ConsentWriter,
+    banner: BannerAssets,
+    consent: ConsentSettings,
+    api_token: Option<SecretString>,
+    known_versions: RwLock<HashSet<i64>>,
 }
 
 /// The policy version this server runs with, and the facts about it that responses quote.
@@ -36,9 +51,28 @@ pub struct PolicyInForce {
     pub last_updated: Date,
 }
 
+/// The banner script for the policy in force, built once.
+pub(crate) struct BannerAssets {
+    pub js: Bytes,
+    pub gzip: Bytes,
+    pub etag: String,
+    /// Hash of everything the banner shows; a stored choice for another revision is asked again.
+    pub rev: String,
+    /// SHA-256 of the wording shown for each category, per language.
+    pub wording: HashMap<(String, CookieCategoryId), String>,
+}
+
+/// How the consent cookie is set and who may post to the banner endpoint.
+pub(crate) struct ConsentSettings {
+    pub cookie_name: String,
+    pub cookie_domain: Option<String>,
+    pub secure: bool,
+    pub site_origins: Vec<String>,
+}
+
 impl AppState {
     /// Records `policy` as the version in force (a no-op when it is already the newest
-    /// version) and renders its notice once, so requests only copy bytes.
+    /// version), renders its notice and banner once, and starts the consent writer.
     ///
     /// Activation happens before the server accepts anything, so every record written while
     /// it runs can point at the version in force.
@@ -48,10 +82,21 @@ impl AppState {
         policy: &Loaded,
     ) -> Result<AppState, StoreError> {
         let version = activate(&store, policy).await?;
-        Ok(AppState::new(settings, store, policy, version))
+        let known = store
+            .policy_versions()
+            .await?
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        let state = AppState::new(settings, store, policy, version);
+        if let Ok(mut k) = state.inner.known_versions.write() {
+            *k = known;
+        }
+        Ok(state)
     }
 
-    /// State for a version that is already activated.
+    /// State for a version that is already activated. Starts the consent writer, so it must be
+    /// called inside a Tokio runtime.
     pub fn new(
         settings: &Settings,
         store: Store,
@@ -59,6 +104,32 @@ impl AppState {
         version: PolicyVersion,
     ) -> AppState {
         let p = &policy.policy;
+        let public = settings.public_url();
+        let banner_js = script(
+            p,
+            &BannerOptions {
+                endpoint: &format!("{public}/c/consent"),
+                notice_url: &format!("{public}/privacy"),
+                version: version.id,
+                cookie_name: &settings.consent_cookie_name,
+            },
+        );
+        let gzip = gzip(banner_js.as_bytes());
+        let rev = cookie_revision(p);
+        let etag = format!("\"{}-{}\"", version.id, &wording_hash(&banner_js)[..16]);
+        let mut wording = HashMap::new();
+        for c in &p.cookie_categories {
+            for lang in ["en", "da", p.notice.language.as_str()] {
+                let (name, description) = c.text(lang);
+                wording.insert(
+                    (lang.to_owned(), c.id.clone()),
+                    wording_hash(&format!("{name}\n{description}")),
+                );
+            }
+        }
+        let (writer, _task) = ConsentWriter::spawn(store.clone(), CONSENT_BATCH);
+        let mut known_versions = HashSet::new();
+        known_versions.insert(version.id);
         AppState {
             inner: Arc::new(Inner {
                 store,
@@ -67,10 +138,27 @@ impl AppState {
                     controller: p.controller.name.clone(),
                     last_updated: p.notice.last_updated,
                 },
+                model: Arc::new(p.clone()),
                 notice_html: Bytes::from(notice(p, NoticeFormat::Html)),
                 notice_markdown: Bytes::from(notice(p, NoticeFormat::Markdown)),
                 notice_language: p.notice.language.clone(),
-                hsts: settings.public_url().starts_with("https://"),
+                hsts: public.starts_with("https://"),
+                writer,
+                banner: BannerAssets {
+                    js: Bytes::from(banner_js),
+                    gzip,
+                    etag,
+                    rev,
+                    wording,
+                },
+                consent: ConsentSettings {
+                    cookie_name: settings.consent_cookie_name.clone(),
+                    cookie_domain: settings.consent_cookie_domain.clone(),
+                    secure: public.starts_with("https://"),
+                    site_origins: settings.site_origins.clone(),
+                },
+                api_token: settings.api_token.clone(),
+                known_versions: RwLock::new(known_versions),
             }),
         }
     }
@@ -81,6 +169,44 @@ impl AppState {
 
     pub fn policy(&self) -> &PolicyInForce {
         &self.inner.policy
+    }
+
+    /// The resolved policy in force.
+    pub fn model(&self) -> &Policy {
+        &self.inner.model
+    }
+
+    pub(crate) fn writer(&self) -> &ConsentWriter {
+        &self.inner.writer
+    }
+
+    pub(crate) fn banner(&self) -> &BannerAssets {
+        &self.inner.banner
+    }
+
+    pub(crate) fn consent_settings(&self) -> &ConsentSettings {
+        &self.inner.consent
+    }
+
+    pub(crate) fn api_token(&self) -> Option<&SecretString> {
+        self.inner.api_token.as_ref()
+    }
+
+    /// Whether `id` is a stored policy version (asking the store the first time).
+    pub(crate) async fn is_known_version(&self, id: i64) -> Result<bool, StoreError> {
+        if self
+            .inner
+            .known_versions
+            .read()
+            .is_ok_and(|k| k.contains(&id))
+        {
+            return Ok(true);
+        }
+        let found = self.inner.store.policy_version(id).await?.is_some();
+        if found && let Ok(mut k) = self.inner.known_versions.write() {
+            k.insert(id);
+        }
+        Ok(found)
     }
 
     pub(crate) fn notice_html(&self) -> Bytes {
@@ -98,6 +224,15 @@ impl AppState {
     pub(crate) fn hsts(&self) -> bool {
         self.inner.hsts
     }
+}
+
+fn gzip(data: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to memory cannot fail; an empty result would only make clients fall back to the
+    // uncompressed body.
+    let _ = enc.write_all(data);
+    Bytes::from(enc.finish().unwrap_or_default())
 }
 
 /// Stores `policy` as a policy version, labelled so a person recognises it: the controller and

@@ -267,6 +267,11 @@ macro_rules! ledger_queries {
             rows.into_iter().map(ConsentEvent::try_from).collect()
         }
 
+        /// How many events the ledger holds.
+        pub(crate) async fn count(conn: &mut $conn) -> Result<i64, StoreError> {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM consent_event").fetch_one(&mut *conn).await?)
+        }
+
         /// The subject and every subject linked to it.
         pub(crate) async fn linked(conn: &mut $conn, subject: &SubjectKey) -> Result<Vec<SubjectKey>, StoreError> {
             let mut qb = QueryBuilder::<$db>::new(

@@ -229,6 +229,11 @@ impl Store {
             .collect())
     }
 
+    /// How many consent events the ledger holds.
+    pub async fn consent_event_count(&self) -> Result<i64, StoreError> {
+        dispatch!(self.consent_event_count())
+    }
+
     /// `subject` and every subject linked to it: together they are one person.
     pub async fn consent_subjects(
         &self,

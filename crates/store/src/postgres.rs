@@ -267,6 +267,11 @@ impl PgStore {
         ledger::history(&mut conn, subjects, after, limit).await
     }
 
+    pub(crate) async fn consent_event_count(&self) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        ledger::count(&mut conn).await
+    }
+
     pub(crate) async fn consent_subjects(
         &self,
         subject: &ombud_domain::consent::SubjectKey,

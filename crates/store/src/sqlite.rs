@@ -292,6 +292,11 @@ impl SqliteStore {
         ledger::history(&mut conn, subjects, after, limit).await
     }
 
+    pub(crate) async fn consent_event_count(&self) -> Result<i64, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        ledger::count(&mut conn).await
+    }
+
     pub(crate) async fn consent_subjects(
         &self,
         subject: &ombud_domain::consent::SubjectKey,

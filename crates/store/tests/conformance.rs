@@ -640,7 +640,11 @@ async fn the_newest_event_sets_the_state(db: TestDb) {
         .record_consent(&[event(&ann, "cookies:statistics", false, v, 200)])
         .await
         .unwrap();
-    let states = db.store.consent_states(std::slice::from_ref(&ann)).await.unwrap();
+    let states = db
+        .store
+        .consent_states(std::slice::from_ref(&ann))
+        .await
+        .unwrap();
     assert_eq!(states.len(), 1);
     assert!(!states[0].granted, "a withdrawal is a new event that wins");
     assert_eq!(states[0].event_seq, withdrawal[0].seq);

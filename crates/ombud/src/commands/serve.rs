@@ -77,7 +77,13 @@ pub fn migrate(args: ServerArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<ExitCode> {
-    let settings = settings(args)?;
+    let mut settings = settings(args)?;
+    if demo && settings.api_token.is_none() {
+        // The demo's API needs a token too; make one for this run and show it.
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+        settings.api_token = Some(hex::encode(bytes).into());
+    }
     ombud_server::init_tracing(&settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,6 +130,7 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
     );
     for (label, path) in [
         ("Privacy notice", "/privacy"),
+        ("Banner on a sample page", "/c/demo"),
         ("Notice as Markdown", "/privacy.md"),
         ("Policy in force", "/api/v1/policy"),
         ("Policy versions", "/api/v1/policy/versions"),
@@ -134,6 +141,15 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
     }
     if let Some(m) = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
         let _ = writeln!(text, "  {:<21} http://{m}/metrics", "Metrics");
+    }
+    if let Some(token) = &settings.api_token {
+        use secrecy::ExposeSecret as _;
+        let _ = writeln!(
+            text,
+            "\nAPI token for this run: {}\n  e.g. curl -H 'Authorization: Bearer {}' '{public}/api/v1/consent/check?subject=email:ann@example.com&purpose=marketing'",
+            token.expose_secret(),
+            token.expose_secret()
+        );
     }
     let db = match &settings.database_url {
         Some(_) => "the configured database".to_owned(),

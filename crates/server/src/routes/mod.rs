@@ -4,6 +4,8 @@
 //! the axum route and the OpenAPI operation in one step: a route can't be served without being
 //! documented, nor documented without being served.
 
+mod banner;
+pub mod consent;
 mod health;
 mod notice;
 mod openapi;
@@ -24,8 +26,8 @@ use crate::state::AppState;
 #[openapi(
     info(
         title = "ombud",
-        description = "Privacy operations server: privacy notice, policy versions, and (to come) \
-            consent ledger, rights requests and preferences.",
+        description = "Privacy operations server: privacy notice, policy versions, the consent \
+            ledger and the cookie banner (rights requests and preferences to come).",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     tags(
@@ -33,10 +35,31 @@ use crate::state::AppState;
         (name = "notice", description = "The privacy notice, generated from the policy"),
         (name = "policy", description = "Policy versions"),
         (name = "meta", description = "This API's own description"),
+        (name = "consent", description = "The consent ledger, the cookie banner and consent checks"),
     ),
     components(schemas(Problem)),
+    modifiers(&BearerAuth),
 )]
 struct ApiDoc;
+
+/// Declares the bearer-token scheme the protected routes refer to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The api_token from ombud's configuration"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// All public routes, with their OpenAPI operations.
 pub(crate) fn api_router() -> OpenApiRouter<AppState> {
@@ -48,4 +71,15 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(policy::current))
         .routes(routes!(policy::versions))
         .routes(routes!(openapi::document))
+        .routes(routes!(banner::script))
+        .routes(routes!(banner::record_choice, banner::preflight))
+        .routes(routes!(banner::gpc))
+        .routes(routes!(banner::demo))
+        .routes(routes!(banner::pixel))
+        .routes(routes!(consent::record))
+        .routes(routes!(consent::current_state))
+        .routes(routes!(consent::history))
+        .routes(routes!(consent::check))
+        .routes(routes!(consent::link))
+        .routes(routes!(consent::proof))
 }

@@ -143,7 +143,7 @@ fn database_url_and_its_file_in_one_layer_is_an_error() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, ConfigError::ConflictingDatabaseUrl { .. }),
+        matches!(err, ConfigError::ConflictingSecret { .. }),
         "{err}"
     );
 }

@@ -62,12 +62,20 @@ pub fn changed_example_policy() -> PolicySource {
     source
 }
 
+/// The API token of test servers.
+pub const TEST_TOKEN: &str = "test-token-0123456789";
+
+/// The one site origin test servers accept banner choices from.
+pub const SITE_ORIGIN: &str = "https://www.example.test";
+
 /// Settings for a server whose data lives in `dir`.
 pub fn test_settings(dir: &Path) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: dir.to_owned(),
+        api_token: Some(TEST_TOKEN.into()),
+        site_origins: vec![SITE_ORIGIN.to_owned()],
         ..Settings::default()
     }
 }
@@ -247,4 +255,65 @@ pub fn assert_security_headers(response: &Response) {
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("script-src"), "no script sources: {csp}");
+}
+
+/// Consent API and banner helpers.
+impl TestApp {
+    /// A request to the API with the test token.
+    pub fn api(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(TEST_TOKEN)
+    }
+
+    pub async fn post_consent_events(&self, body: &serde_json::Value) -> Response {
+        self.api(Method::POST, "/api/v1/consent/events")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_consent(&self, path_and_query: &str) -> Response {
+        self.api(Method::GET, path_and_query).send().await.unwrap()
+    }
+
+    /// `GET /api/v1/consent/check` as JSON.
+    pub async fn check(&self, subject: &str, purpose: &str) -> serde_json::Value {
+        let r = self
+            .api(Method::GET, "/api/v1/consent/check")
+            .query(&[("subject", subject), ("purpose", purpose)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// The policy version and banner revision a fresh banner carries.
+    pub async fn banner_version(&self) -> (i64, String) {
+        let version = self
+            .get_policy()
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["version"]
+            .as_i64()
+            .unwrap();
+        (
+            version,
+            ombud_server::banner::cookie_revision(&self.policy.policy),
+        )
+    }
+
+    /// Posts a banner choice, as the banner does.
+    pub fn banner_choice(&self, body: &serde_json::Value) -> reqwest::RequestBuilder {
+        self.client
+            .post(format!("{}/c/consent", self.address))
+            .json(body)
+    }
+
+    pub async fn consent_event_count(&self) -> i64 {
+        self.store.consent_event_count().await.unwrap()
+    }
 }

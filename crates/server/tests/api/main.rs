@@ -3,7 +3,9 @@
 //!
 //! Set `TEST_LOG=1` to see the server's logs.
 
+mod banner;
 mod config;
+mod consent;
 mod errors;
 mod health;
 mod helpers;
