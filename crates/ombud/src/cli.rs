@@ -27,6 +27,9 @@ pub enum Command {
     Ropa(RopaArgs),
     /// Print the due dates of a rights request received on a given day.
     Deadline(DeadlineArgs),
+    /// Read the consent ledger: a person's state, history, checks and proof.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -147,6 +150,53 @@ pub struct DeadlineArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// The current consent states of a person (the subject and every subject linked to it).
+    State(SubjectArgs),
+    /// Every consent event of a person, oldest first.
+    History(SubjectArgs),
+    /// May a purpose be processed for a person? Uses the policy version in force.
+    Check(CheckConsentArgs),
+    /// Export the proof of a person's consent (recorded in the audit log).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
+    /// The subject, e.g. `email:ann@example.com` or `visitor:<32 hex digits>`.
+    pub subject: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckConsentArgs {
+    pub subject: String,
+    /// A purpose id of the policy.
+    pub purpose: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProofFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub subject: String,
+    #[arg(long, short = 'f', value_enum, default_value = "json")]
+    pub format: ProofFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]

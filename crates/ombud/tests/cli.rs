@@ -345,3 +345,118 @@ fn demo_serves_the_notice_and_stops_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 }
+
+#[test]
+fn consent_commands_read_the_ledger() {
+    use ombud_domain::consent::{Method, SubjectKey, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ombud.db");
+    let url = format!("sqlite://{}", db.display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = ombud_store::Store::open_sqlite(&db).await.unwrap();
+        let loaded = ombud_policy::load(
+            ombud_policy::example::impero(),
+            jiff::civil::date(2026, 11, 29),
+        )
+        .unwrap();
+        let version = ombud_server::activate(&store, &loaded).await.unwrap();
+        let ann = SubjectKey::parse("email:ann@example.com").unwrap();
+        let event = |granted: bool, at: i64| ombud_store::NewConsentEvent {
+            subject: ann.clone(),
+            target: Target::parse("purpose:marketing").unwrap(),
+            granted,
+            method: Method::Form,
+            policy_version: version.id,
+            wording_hash: None,
+            gpc: false,
+            source: None,
+            recorded_by: None,
+            user_agent: None,
+            ip_prefix: None,
+            at: jiff::Timestamp::from_second(at).unwrap(),
+            expires_at: None,
+        };
+        store
+            .record_consent(&[event(true, 1_790_000_000), event(false, 1_790_000_100)])
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let state = ombud(&[
+        "consent",
+        "state",
+        "email:Ann@example.com",
+        "--database-url",
+        &url,
+    ]);
+    assert!(
+        stdout(&state).contains("purpose:marketing") && stdout(&state).contains("refused"),
+        "{}",
+        stdout(&state)
+    );
+    let history = ombud(&[
+        "consent",
+        "history",
+        "email:ann@example.com",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(stdout(&history).lines().count(), 2, "{}", stdout(&history));
+    let check = ombud(&[
+        "consent",
+        "check",
+        "email:ann@example.com",
+        "marketing",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(check.status.code(), Some(1), "not allowed exits 1");
+    assert!(
+        stdout(&check).contains("marketing: not allowed (refused)"),
+        "{}",
+        stdout(&check)
+    );
+    let office = ombud(&[
+        "consent",
+        "check",
+        "email:ann@example.com",
+        "office_visitors",
+        "--database-url",
+        &url,
+    ]);
+    assert!(office.status.success(), "{}", stdout(&office));
+    let csv = ombud(&[
+        "consent",
+        "export",
+        "email:ann@example.com",
+        "--format",
+        "csv",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(
+        csv::Reader::from_reader(csv.stdout.as_slice())
+            .records()
+            .count(),
+        2
+    );
+    let bad = ombud(&[
+        "consent",
+        "state",
+        "ann@example.com",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("kind:value"), "{}", stderr(&bad));
+    let verify = ombud(&["audit", "verify", "--database-url", &url]);
+    assert!(
+        verify.status.success(),
+        "the export was audited and the chain holds: {}",
+        stdout(&verify)
+    );
+}

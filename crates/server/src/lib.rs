@@ -37,7 +37,10 @@ pub use config::{ConfigError, LogFormat, MetricsListen, Overrides, Settings};
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use metrics::prometheus_handle;
 pub use middleware::{BODY_LIMIT, DEFAULT_CSP, HANDLER_TIMEOUT};
-pub use routes::{PolicyInForceBody, PolicyVersionItem, PolicyVersionList, openapi, openapi_json};
+pub use routes::{
+    ConsentProof, PolicyInForceBody, PolicyVersionItem, PolicyVersionList, build_proof, openapi,
+    openapi_json, proof_csv,
+};
 pub use state::{AppState, PolicyInForce, SYSTEM_ACTOR, activate};
 pub use telemetry::init_tracing;
 

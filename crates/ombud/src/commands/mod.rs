@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod audit;
+mod consent;
 mod deadline;
 mod policy;
 mod serve;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ropa(args) => policy::ropa(&args),
         Command::Deadline(args) => deadline::run(&args),
         Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(&args),
+        Command::Consent(c) => consent::run(c),
         Command::Serve(args) => serve::serve(args),
         Command::Demo(args) => serve::demo(args),
         Command::Migrate(args) => serve::migrate(args),

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_domain::consent::{self, Method, State as ConsentState, SubjectKey, Target, truncate_ip};
 use ombud_domain::policy::{Keyword, PurposeId};
-use ombud_store::{ConsentEvent, NewAuditEntry, NewConsentEvent};
+use ombud_store::{ConsentEvent, NewAuditEntry, NewConsentEvent, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -526,7 +526,7 @@ pub(super) async fn proof(
         Some("csv") => true,
         Some(_) => return Err(ApiError::Unprocessable("format: use json or csv.".into())),
     };
-    let proof = build_proof(&state, &subject).await?;
+    let proof = build_proof(state.store(), &subject).await?;
     let details = serde_json::json!({
         "format": if csv { "csv" } else { "json" },
         "events": proof.events.len(),
@@ -573,8 +573,7 @@ pub struct ConsentProof {
 }
 
 /// Builds the proof for `subject` and everyone linked to it (shared with the CLI's export).
-pub async fn build_proof(state: &AppState, subject: &SubjectKey) -> Result<ConsentProof, ApiError> {
-    let store = state.store();
+pub async fn build_proof(store: &Store, subject: &SubjectKey) -> Result<ConsentProof, StoreError> {
     let linked = store.consent_subjects(subject).await?;
     let states = store.consent_states(&linked).await?;
     let mut events = Vec::new();

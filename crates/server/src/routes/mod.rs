@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use consent::{ConsentProof, build_proof, proof_csv};
 pub use openapi::{openapi, openapi_json};
 pub use policy::{PolicyInForceBody, PolicyVersionItem, PolicyVersionList};
 
