@@ -110,6 +110,29 @@ fn timestamp(us: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(us).map_err(|_| corrupt("time"))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::pow2_chunks;
+
+    #[test]
+    fn chunks_are_powers_of_two_covering_every_row() {
+        let sizes = |n, max| pow2_chunks(n, max).map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(13, 64), vec![8, 4, 1]);
+        assert_eq!(sizes(200, 64), vec![64, 64, 64, 8]);
+        assert_eq!(sizes(0, 64), Vec::<usize>::new());
+        for n in 0..300 {
+            let ranges: Vec<_> = pow2_chunks(n, 32).collect();
+            assert_eq!(ranges.iter().map(|r| r.len()).sum::<usize>(), n);
+            assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+            assert!(
+                ranges
+                    .iter()
+                    .all(|r| r.len().is_power_of_two() && r.len() <= 32)
+            );
+        }
+    }
+}
+
 impl TryFrom<EventRow> for ConsentEvent {
     type Error = StoreError;
     fn try_from(r: EventRow) -> Result<Self, StoreError> {
@@ -148,17 +171,36 @@ impl TryFrom<StateRow> for State {
     }
 }
 
-/// Rows per multi-row statement: 14 binds each stays far below SQLite's 32,766 and
-/// PostgreSQL's 65,535 bind parameters.
-pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
+/// Splits `n` rows into statements of power-of-two sizes, at most `max` each: 13 rows become 8,
+/// 4 and 1. A multi-row statement's text depends on its row count, and the drivers cache
+/// prepared statements by text; with power-of-two sizes a handful of statements serve every
+/// batch size, so they stay prepared instead of being parsed again for each new size.
+pub(crate) fn pow2_chunks(n: usize, max: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let max = max.max(1);
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let left = n - start;
+        if left == 0 {
+            return None;
+        }
+        let size = 1usize << (usize::BITS - 1 - left.min(max).leading_zeros());
+        let range = start..start + size;
+        start += size;
+        Some(range)
+    })
+}
 
-/// The ledger's SQL for one backend. `$db` is the sqlx database type; `$conn` its connection.
+/// The ledger's SQL for one backend. `$db` is the sqlx database type, `$conn` its connection,
+/// and `$rows` the most rows per multi-row statement (13 binds a row stays far below either
+/// database's limit on bind parameters).
 macro_rules! ledger_queries {
-    ($db:ty, $conn:ty) => {
+    ($db:ty, $conn:ty, $rows:expr) => {
+        const ROWS_PER_STATEMENT: usize = $rows;
+
         use sqlx::QueryBuilder;
 
         use $crate::StoreError;
-        use $crate::consent::{ConsentEvent, EventRow, NewConsentEvent, ROWS_PER_STATEMENT, StateRow};
+        use $crate::consent::{ConsentEvent, EventRow, NewConsentEvent, StateRow, pow2_chunks};
         use ombud_domain::consent::{State, SubjectKey};
         use ombud_domain::policy::Keyword as _;
 
@@ -166,7 +208,8 @@ macro_rules! ledger_queries {
         /// transaction. Returns the assigned sequence numbers in input order.
         pub(crate) async fn insert(conn: &mut $conn, events: &[NewConsentEvent]) -> Result<Vec<i64>, StoreError> {
             let mut seqs = Vec::with_capacity(events.len());
-            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            for range in pow2_chunks(events.len(), ROWS_PER_STATEMENT) {
+                let chunk = &events[range];
                 let mut qb = QueryBuilder::<$db>::new(
                     "INSERT INTO consent_event (at_us, subject, target, granted, method, policy_version, \
                      wording_hash, gpc, source, recorded_by, user_agent, ip_prefix, expires_at_us) ",
@@ -200,11 +243,12 @@ macro_rules! ledger_queries {
             // the last (PostgreSQL refuses to update a row twice in one statement).
             let mut latest: Vec<(usize, &NewConsentEvent)> = events.iter().enumerate().collect();
             latest.sort_by(|(ia, a), (ib, b)| {
-                (a.subject.as_str(), a.target.to_string(), std::cmp::Reverse(*ia))
-                    .cmp(&(b.subject.as_str(), b.target.to_string(), std::cmp::Reverse(*ib)))
+                (a.subject.as_str(), &a.target, std::cmp::Reverse(*ia))
+                    .cmp(&(b.subject.as_str(), &b.target, std::cmp::Reverse(*ib)))
             });
             latest.dedup_by(|(_, a), (_, b)| a.subject == b.subject && a.target == b.target);
-            for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+            for range in pow2_chunks(latest.len(), ROWS_PER_STATEMENT) {
+                let chunk = &latest[range];
                 let mut qb = QueryBuilder::<$db>::new(
                     "INSERT INTO consent_state (subject, target, granted, since_us, event_seq, expires_at_us) ",
                 );
@@ -378,7 +422,15 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize)
         }
         let all: Vec<NewConsentEvent> =
             jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
-        match store.record_consent(&all).await {
+        let started = std::time::Instant::now();
+        let result = store.record_consent(&all).await;
+        tracing::debug!(
+            events = all.len(),
+            jobs = jobs.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "consent batch"
+        );
+        match result {
             Ok(mut stored) => {
                 for job in jobs.into_iter().rev() {
                     let mine = stored.split_off(stored.len() - job.events.len());
@@ -386,7 +438,8 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize)
                 }
             }
             // One bad submission must not fail the others: write each on its own.
-            Err(_) if jobs.len() > 1 => {
+            Err(e) if jobs.len() > 1 => {
+                tracing::warn!(error = %e, jobs = jobs.len(), "consent batch failed; writing its submissions one by one");
                 for job in jobs {
                     let result = store.record_consent(&job.events).await;
                     let _ = job.reply.send(result);

@@ -13,7 +13,11 @@ use crate::{
 
 /// The consent ledger's SQL, instantiated for this backend.
 mod ledger {
-    crate::consent::ledger_queries!(sqlx::Postgres, sqlx::PgConnection);
+    // At most 32 rows per statement: sqlx leaves Nagle's algorithm on for TCP connections, and
+    // messages past a few tens of kilobytes then stall on the server's delayed ACK (about 40 ms
+    // per statement, measured with 100-row statements). Small messages keep a batch a few quick
+    // round trips inside one transaction.
+    crate::consent::ledger_queries!(sqlx::Postgres, sqlx::PgConnection, 32);
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -17,7 +17,8 @@ use crate::{
 
 /// The consent ledger's SQL, instantiated for this backend.
 mod ledger {
-    crate::consent::ledger_queries!(sqlx::Sqlite, sqlx::SqliteConnection);
+    // Up to 256 rows per statement: few round trips to an in-process database.
+    crate::consent::ledger_queries!(sqlx::Sqlite, sqlx::SqliteConnection, 256);
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
