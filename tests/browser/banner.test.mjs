@@ -225,6 +225,7 @@ test('GPC: marketing is off by default, the banner says the signal was honoured,
   const note = page.locator('#ombud-banner .ombud-gpc');
   assert.ok(await note.isVisible(), 'no GPC note');
   assert.match(await note.textContent(), /Global Privacy Control/);
+  assert.match(await note.textContent(), /Marketing/, 'the note names the categories that stay off');
 
   await page.locator('.ombud-l1 button[data-act=settings]').click();
   assert.equal(await page.locator('#ombud-c-marketing').isChecked(), false, 'marketing is on by default despite GPC');
@@ -235,6 +236,18 @@ test('GPC: marketing is off by default, the banner says the signal was honoured,
 
   const cookie = await assertServerCookie(context, post);
   assertChoiceRecorded(await history(cookie.v), { granted: ['statistics'], version, gpc: true });
+});
+
+test('GPC: "accept all" leaves the opted-out categories off', async t => {
+  const { context, page } = await fresh(t, { extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true, configurable: true });
+  });
+  await openDemo(page);
+  const post = await choose(page, '.ombud-l1 button[data-act=accept]');
+  assert.equal(post.sent.choices.marketing, false, 'accept all granted marketing despite GPC');
+  assert.equal(post.sent.choices.statistics, true);
+  assert.equal(await page.evaluate(() => window.ombud.consent('marketing')), false);
 });
 
 test('keyboard only: focus starts in the banner, stays inside it, and Tab and Enter make the choice', async t => {

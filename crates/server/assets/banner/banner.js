@@ -30,7 +30,7 @@
       list: 'Cookies used ({0})',
       th: ['Name', 'Provider', 'Set by', 'Duration', 'Purpose'],
       p: ['First party', 'Third party'],
-      gpc: 'Your browser sent a Global Privacy Control signal, and we have honoured it.'
+      gpc: 'Your browser sent a Global Privacy Control signal, and we honour it: {0} stay off unless you switch them on in the settings.'
     },
     da: {
       h: 'Cookies',
@@ -45,7 +45,7 @@
       list: 'Anvendte cookies ({0})',
       th: ['Navn', 'Udbyder', 'Sættes af', 'Varighed', 'Formål'],
       p: ['Førstepart', 'Tredjepart'],
-      gpc: 'Din browser sendte et Global Privacy Control-signal, og det har vi respekteret.'
+      gpc: 'Din browser sendte et Global Privacy Control-signal, og det respekterer vi: {0} forbliver slået fra, medmindre du selv slår dem til i indstillingerne.'
     }
   };
   const SIGNALS = ['ad_storage', 'analytics_storage', 'ad_user_data', 'ad_personalization', 'functionality_storage', 'personalization_storage'];
@@ -96,6 +96,14 @@
   }
 
   // A choice for every category from a list of granted ids; necessary ones are always on.
+  function list(names) {
+    try {
+      return new Intl.ListFormat(L).format(names);
+    } catch (e) {
+      return names.join(', ');
+    }
+  }
+
   function choice(granted) {
     const o = {};
     cats.forEach(c => { o[c.i] = !!c.q || granted.indexOf(c.i) >= 0; });
@@ -232,17 +240,11 @@
     head = el('h2', 0, t.h);
     head.id = 'ombud-h';
     root.append(head);
-    if (gpc) root.append(el('p', 'ombud-gpc', t.gpc));
+    if (gpc) root.append(el('p', 'ombud-gpc', fmt(t.gpc, list(opt.filter(c => c.g).map(c => c.n[li])))));
 
     // First layer: the short text and three equal buttons.
     l1 = el('div', 'ombud-l1');
-    let names = opt.map(c => c.n[li]);
-    try {
-      names = new Intl.ListFormat(L).format(names);
-    } catch (e) {
-      names = names.join(', ');
-    }
-    const p = el('p', 0, fmt(t.x, C.o, names));
+    const p = el('p', 0, fmt(t.x, C.o, list(opt.map(c => c.n[li]))));
     const a = el('a', 0, t.more);
     a.href = C.u;
     p.append(' ', a);
@@ -292,7 +294,8 @@
       const b = e.target.closest('button');
       const a = b && b.dataset.act;
       if (a == 'settings') layer(2);
-      else if (a == 'accept') choose(choice(cats.map(c => c.i)));
+      // Under GPC, accept all leaves the opted-out categories off; they can still be ticked.
+      else if (a == 'accept') choose(choice(cats.filter(c => !(gpc && c.g)).map(c => c.i)));
       else if (a == 'reject') choose(choice([]));
       else if (a == 'save') choose(choice(opt.filter(c => d.getElementById('ombud-c-' + c.i).checked).map(c => c.i)));
     });
