@@ -72,6 +72,18 @@ pub(crate) fn check_event(e: &NewConsentEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The state an event sets, once it has its sequence number.
+pub(crate) fn state_of(e: &NewConsentEvent, seq: i64) -> State {
+    State {
+        subject: e.subject.clone(),
+        target: e.target.clone(),
+        granted: e.granted,
+        since_us: e.at.as_microsecond(),
+        event_seq: seq,
+        expires_at_us: e.expires_at.map(|t| t.as_microsecond()),
+    }
+}
+
 /// A row of `consent_event`, as both backends return it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRow {

@@ -19,6 +19,7 @@
 
 mod common;
 pub mod consent;
+mod consent_cache;
 mod error;
 mod model;
 mod postgres;

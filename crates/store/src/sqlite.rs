@@ -39,6 +39,8 @@ const READERS: u32 = 4;
 pub(crate) struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The consent state in memory; exact because this process is the file's only writer.
+    cache: std::sync::Arc<crate::consent_cache::StateCache>,
 }
 
 impl SqliteStore {
@@ -69,7 +71,11 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(options.create_if_missing(false))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            cache: Default::default(),
+        })
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
@@ -272,6 +278,12 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         let seqs = ledger::insert(&mut tx, events).await?;
         tx.commit().await?;
+        self.cache.record(
+            events
+                .iter()
+                .zip(&seqs)
+                .map(|(e, seq)| crate::consent::state_of(e, *seq)),
+        );
         Ok(seqs)
     }
 
@@ -279,8 +291,14 @@ impl SqliteStore {
         &self,
         subjects: &[ombud_domain::consent::SubjectKey],
     ) -> Result<Vec<ombud_domain::consent::State>, StoreError> {
+        if let Some(states) = self.cache.states(subjects) {
+            return Ok(states);
+        }
+        let generation = self.cache.generation();
         let mut conn = self.reader.acquire().await?;
-        ledger::states(&mut conn, subjects).await
+        let states = ledger::states(&mut conn, subjects).await?;
+        self.cache.fill(generation, subjects, &states);
+        Ok(states)
     }
 
     pub(crate) async fn consent_history(
@@ -302,8 +320,14 @@ impl SqliteStore {
         &self,
         subject: &ombud_domain::consent::SubjectKey,
     ) -> Result<Vec<ombud_domain::consent::SubjectKey>, StoreError> {
+        if let Some(linked) = self.cache.links(subject) {
+            return Ok(linked);
+        }
+        let generation = self.cache.generation();
         let mut conn = self.reader.acquire().await?;
-        ledger::linked(&mut conn, subject).await
+        let linked = ledger::linked(&mut conn, subject).await?;
+        self.cache.fill_links(generation, subject, &linked);
+        Ok(linked)
     }
 
     pub(crate) async fn link_subjects(
@@ -317,6 +341,7 @@ impl SqliteStore {
         ledger::link(&mut tx, a, b).await?;
         append(&mut tx, head, std::slice::from_ref(audit), common::now_us()).await?;
         tx.commit().await?;
+        self.cache.clear();
         Ok(())
     }
 }
