@@ -26,7 +26,7 @@ async fn main() {
     for r in 0..rounds {
         let events: Vec<_> = (0..batch)
             .map(|i| NewConsentEvent {
-                subject: SubjectKey::visitor_from_bytes(((r * batch + i) as u128).to_le_bytes()),
+                subject: SubjectKey::visitor_from_bytes(((r * batch + i) as u128).to_be_bytes()),
                 target: Target::parse("cookies:statistics").unwrap(),
                 granted: true,
                 method: Method::Banner,
