@@ -10,3 +10,4 @@ pub mod consent;
 pub mod deadline;
 pub mod email;
 pub mod policy;
+pub mod request;
