@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::calendar::Calendar;
 use crate::deadline::{Deadlines, deadlines};
-use crate::policy::{Keyword, Right, keyword};
+use crate::policy::{Right, keyword};
 
 keyword! {
     /// What a person asks for: one of the rights, or withdrawing consent.
