@@ -353,6 +353,7 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 mod tests {
     use super::code::{Check, MAX_ATTEMPTS};
     use super::*;
+    use crate::policy::Keyword;
     use jiff::civil::date;
 
     #[test]
