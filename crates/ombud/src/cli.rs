@@ -30,6 +30,9 @@ pub enum Command {
     /// Read the consent ledger: a person's state, history, checks and proof.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Rights requests: list, show, create and act on them.
+    #[command(subcommand)]
+    Request(Box<RequestCommand>),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -195,6 +198,142 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Requests, newest last; with filters.
+    List(ListRequestsArgs),
+    /// One request with its timeline and letters.
+    Show(RefArgs),
+    /// Record a request that came by e-mail, phone, letter or in person.
+    Create(CreateRequestArgs),
+    /// Send the person a (new) identity code by e-mail.
+    SendCode(RefArgs),
+    /// Confirm the person's identity by other means (say how).
+    Verify(ReasonArgs),
+    /// Start working on a verified request.
+    Start(RefArgs),
+    /// Wait for manual tasks in systems without a connector.
+    WaitForTasks(NoteArgs),
+    /// Complete the request (a completion letter is sent).
+    Complete(NoteArgs),
+    /// Refuse with a reason (the letter includes the right to complain).
+    Refuse(ReasonArgs),
+    /// Charge a reasonable fee, with a reason.
+    Fee(FeeArgs),
+    /// Extend by two months, with the reason sent to the person (only within the first month).
+    Extend(ReasonArgs),
+    /// Forward to the controller (the customer that put the data in the platform).
+    Forward(ForwardArgs),
+    /// Record that the person withdrew the request.
+    Withdraw(NoteArgs),
+    /// Add a note to the timeline.
+    Note(ReasonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefArgs {
+    /// The request's reference, e.g. R-7K2M-Q9XD-A1B2.
+    pub reference: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    pub reference: String,
+    #[arg(long)]
+    pub note: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReasonArgs {
+    pub reference: String,
+    /// The reason, or how (for verify), or the text (for note).
+    pub text: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeeArgs {
+    pub reference: String,
+    /// The fee, e.g. "250 DKK".
+    #[arg(long)]
+    pub amount: String,
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    pub reference: String,
+    /// The controller's name.
+    #[arg(long)]
+    pub to: String,
+    /// The controller's e-mail address, to send them the request.
+    #[arg(long)]
+    pub to_email: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListRequestsArgs {
+    /// Only requests in this state.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only open requests.
+    #[arg(long)]
+    pub open: bool,
+    /// Only open requests past their legal due date.
+    #[arg(long)]
+    pub overdue: bool,
+    /// Only open requests due within this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub due_within: Option<u32>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateRequestArgs {
+    /// access, rectification, erasure, restriction, portability, objection, automated_decisions
+    /// or withdraw_consent.
+    #[arg(long)]
+    pub kind: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// email, phone, letter or in_person.
+    #[arg(long, default_value = "email")]
+    pub channel: String,
+    /// The day it reached the organisation (YYYY-MM-DD); default today.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub received: Option<String>,
+    /// en or da: the language of the letters.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    #[arg(long)]
+    pub corrections: Option<String>,
+    /// A purpose id (objection, withdrawal of consent); repeat for several.
+    #[arg(long = "purpose")]
+    pub purposes: Vec<String>,
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub message: Option<String>,
+    /// The customer that put the data in the platform.
+    #[arg(long)]
+    pub platform_customer: Option<String>,
     #[command(flatten)]
     pub server: ServerArgs,
 }

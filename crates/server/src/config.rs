@@ -33,7 +33,7 @@ pub const SQLITE_FILE: &str = "ombud.db";
 
 /// Every key a config layer may set. Environment variables outside this list (such as the
 /// binary's own `OMBUD_CONFIG`) are left alone rather than rejected.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 27] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -47,10 +47,24 @@ const KEYS: [&str; 13] = [
     "consent_cookie_name",
     "api_token",
     "api_token_file",
+    "secret_key",
+    "secret_key_file",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "smtp_password_file",
+    "mail_from",
+    "mail_dir",
+    "templates_dir",
+    "unverified_expiry_hours",
+    "repeat_window_days",
+    "reminder_days",
 ];
 
 /// Keys whose values are secret: errors about them never quote the value.
-const SECRET_KEYS: [&str; 2] = ["database_url", "api_token"];
+const SECRET_KEYS: [&str; 4] = ["database_url", "api_token", "secret_key", "smtp_password"];
 
 /// Name of the consent cookie unless configured.
 pub const DEFAULT_CONSENT_COOKIE: &str = "ombud_consent";
@@ -94,6 +108,24 @@ pub struct Settings {
     /// Bearer token for the API (`Authorization: Bearer …`). `None`: the API's protected
     /// routes answer 401.
     pub api_token: Option<SecretString>,
+    /// The server's secret (32+ characters): keys the identity codes' hashes. Without it the
+    /// privacy centre can't verify anyone.
+    pub secret_key: Option<SecretString>,
+    /// The SMTP relay that sends codes and letters. `None`: mail goes to `mail_dir`.
+    pub smtp: Option<ombud_mail::SmtpSettings>,
+    /// Sender of codes and letters; default: the policy's address for rights requests.
+    pub mail_from: Option<String>,
+    /// Without SMTP, codes and letters are written here as files (development and demo);
+    /// `None`: `<data_dir>/mail`.
+    pub mail_dir: Option<PathBuf>,
+    /// Operator overrides of the letter templates (`<lang>/<kind>.txt`).
+    pub templates_dir: Option<PathBuf>,
+    /// Hours before an unverified request expires.
+    pub unverified_expiry_hours: u32,
+    /// Days in which a second request of the same type by the same person is flagged.
+    pub repeat_window_days: u32,
+    /// Working days before a due date that the contact point is reminded.
+    pub reminder_days: u32,
 }
 
 impl Default for Settings {
@@ -110,6 +142,14 @@ impl Default for Settings {
             consent_cookie_domain: None,
             consent_cookie_name: DEFAULT_CONSENT_COOKIE.to_owned(),
             api_token: None,
+            secret_key: None,
+            smtp: None,
+            mail_from: None,
+            mail_dir: None,
+            templates_dir: None,
+            unverified_expiry_hours: 72,
+            repeat_window_days: 90,
+            reminder_days: 2,
         }
     }
 }
@@ -140,6 +180,23 @@ impl fmt::Debug for Settings {
                     .as_ref()
                     .map(|_| Redacted("[redacted]".to_owned())),
             )
+            .field(
+                "secret_key",
+                &self
+                    .secret_key
+                    .as_ref()
+                    .map(|_| Redacted("[redacted]".to_owned())),
+            )
+            .field(
+                "smtp",
+                &self
+                    .smtp
+                    .as_ref()
+                    .map(|s| format!("{}:{} ({:?})", s.host, s.port, s.security)),
+            )
+            .field("mail_from", &self.mail_from)
+            .field("mail_dir", &self.mail_dir)
+            .field("templates_dir", &self.templates_dir)
             .finish()
     }
 }
@@ -242,6 +299,8 @@ pub struct Overrides {
     pub log_filter: Option<String>,
     pub site_origins: Option<Vec<String>>,
     pub api_token: Option<SecretString>,
+    pub secret_key: Option<SecretString>,
+    pub mail_dir: Option<PathBuf>,
 }
 
 /// Why the configuration couldn't be loaded. Each message names the key and where its value
@@ -359,6 +418,20 @@ struct Raw {
     consent_cookie_name: Option<String>,
     api_token: Option<SecretString>,
     api_token_file: Option<PathBuf>,
+    secret_key: Option<SecretString>,
+    secret_key_file: Option<PathBuf>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_security: Option<ombud_mail::SmtpSecurity>,
+    smtp_username: Option<String>,
+    smtp_password: Option<SecretString>,
+    smtp_password_file: Option<PathBuf>,
+    mail_from: Option<String>,
+    mail_dir: Option<PathBuf>,
+    templates_dir: Option<PathBuf>,
+    unverified_expiry_hours: Option<u32>,
+    repeat_window_days: Option<u32>,
+    reminder_days: Option<u32>,
 }
 
 /// Accepts an address, `"off"` (and friends) or `false`.
@@ -469,6 +542,54 @@ impl Settings {
             });
         }
         let api_token = api_token.map(|(t, _)| t);
+        let secret_key = resolve_secret(
+            "secret_key",
+            secret_candidates(
+                raw.secret_key.map(|t| (origin("secret_key"), t)),
+                raw.secret_key_file.map(|p| (origin("secret_key_file"), p)),
+                overrides.secret_key.clone(),
+                None,
+            ),
+        )?;
+        if let Some((key, set_in)) = &secret_key
+            && key.expose_secret().len() < 32
+        {
+            return Err(ConfigError::Invalid {
+                key: "secret_key".to_owned(),
+                origin: set_in.clone(),
+                reason: "must be at least 32 characters (use a random value, e.g. from `openssl rand -hex 32`)".to_owned(),
+            });
+        }
+        let secret_key = secret_key.map(|(k, _)| k);
+        let smtp_password = resolve_secret(
+            "smtp_password",
+            secret_candidates(
+                raw.smtp_password.map(|t| (origin("smtp_password"), t)),
+                raw.smtp_password_file
+                    .map(|p| (origin("smtp_password_file"), p)),
+                None,
+                None,
+            ),
+        )?
+        .map(|(p, _)| p);
+        let smtp = raw.smtp_host.filter(|h| !h.trim().is_empty()).map(|host| {
+            let security = raw
+                .smtp_security
+                .unwrap_or(ombud_mail::SmtpSecurity::StartTls);
+            ombud_mail::SmtpSettings {
+                port: raw.smtp_port.unwrap_or(match security {
+                    ombud_mail::SmtpSecurity::Tls => 465,
+                    ombud_mail::SmtpSecurity::StartTls => 587,
+                    ombud_mail::SmtpSecurity::None => 25,
+                }),
+                host,
+                security,
+                username: raw.smtp_username.clone(),
+                password: smtp_password.clone(),
+                from: raw.mail_from.clone().unwrap_or_default(),
+                timeout: std::time::Duration::from_secs(20),
+            }
+        });
         let site_origins = match &overrides.site_origins {
             Some(list) => list.clone(),
             None => raw
@@ -538,6 +659,14 @@ impl Settings {
                 .consent_cookie_name
                 .unwrap_or_else(|| DEFAULT_CONSENT_COOKIE.to_owned()),
             api_token,
+            secret_key,
+            smtp,
+            mail_from: raw.mail_from,
+            mail_dir: overrides.mail_dir.clone().or(raw.mail_dir),
+            templates_dir: raw.templates_dir,
+            unverified_expiry_hours: raw.unverified_expiry_hours.unwrap_or(72),
+            repeat_window_days: raw.repeat_window_days.unwrap_or(90),
+            reminder_days: raw.reminder_days.unwrap_or(2),
         })
     }
 
@@ -630,6 +759,33 @@ log_filter = "info"
 # Prefer OMBUD_API_TOKEN or api_token_file to writing it here. Without it the API's protected
 # routes answer 401.
 # api_token_file = "/run/secrets/ombud-api-token"
+
+# The server's secret, at least 32 characters: it keys the hashes of the identity codes the
+# privacy centre sends. Prefer OMBUD_SECRET_KEY or secret_key_file.
+# secret_key_file = "/run/secrets/ombud-secret-key"
+
+# The SMTP relay for identity codes and letters. smtp_security: "starttls" (default, port 587),
+# "tls" (port 465) or "none" (port 25; only for a relay on the same host or network).
+# smtp_host = "smtp.example.com"
+# smtp_port = 587
+# smtp_security = "starttls"
+# smtp_username = "privacy@example.com"
+# smtp_password_file = "/run/secrets/ombud-smtp-password"
+# mail_from = "Example Privacy <privacy@example.com>"   # default: the policy's rights address
+
+# Without smtp_host, codes and letters are written as files to this folder instead (for
+# development and the demo). Default: <data_dir>/mail.
+# mail_dir = "./ombud-data/mail"
+
+# Your own versions of the letter templates, as <lang>/<kind>.txt (e.g. da/refusal.txt).
+# templates_dir = "./letters"
+
+# Rights requests: hours before an unverified request expires; days in which a second request
+# of the same type from the same person is flagged as a possible repeat; working days before a
+# due date that the privacy contact point is reminded.
+# unverified_expiry_hours = 72
+# repeat_window_days = 90
+# reminder_days = 2
 "#;
 
 fn defaults_dict() -> Dict {

@@ -15,10 +15,13 @@
 
 mod auth;
 pub mod banner;
+mod centre;
 pub mod config;
 pub mod error;
+mod jobs;
 mod metrics;
 mod middleware;
+pub mod requests;
 mod routes;
 mod state;
 mod telemetry;
@@ -41,7 +44,7 @@ pub use routes::{
     ConsentProof, PolicyInForceBody, PolicyVersionItem, PolicyVersionList, build_proof, openapi,
     openapi_json, proof_csv,
 };
-pub use state::{AppState, PolicyInForce, SYSTEM_ACTOR, activate};
+pub use state::{AppState, PolicyInForce, SYSTEM_ACTOR, activate, request_service};
 pub use telemetry::init_tracing;
 
 /// Why the server couldn't start or stopped with an error.
@@ -63,6 +66,8 @@ pub enum ServerError {
     LogFilter { var: &'static str, reason: String },
     #[error("cannot install the logger: {0}")]
     Tracing(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the letter templates in templates_dir do not load: {0}")]
+    Templates(#[source] ombud_mail::TemplateError),
 }
 
 /// The sockets the server accepts connections on. The caller binds them, so that tests can
@@ -129,6 +134,8 @@ pub async fn start(
         settings.listen = addr;
     }
     let settings = &settings;
+    // A broken override of a letter template stops the start, with its file and line.
+    ombud_mail::Letters::load(settings.templates_dir.as_deref()).map_err(ServerError::Templates)?;
     let state = AppState::prepare(settings, store, &policy)
         .await
         .map_err(ServerError::Activate)?;
@@ -146,6 +153,7 @@ pub async fn start(
         tracing::info!("shutting down; answering the requests in flight");
         let _ = stop_tx.send(true);
     });
+    let jobs = tokio::spawn(jobs::run(state.requests().clone(), stop_rx.clone()));
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         // An error means the sender is gone, which only happens once shutdown was triggered
         // or `start` itself is returning; either way, stop.
@@ -193,6 +201,8 @@ pub async fn start(
         None => public.await,
     };
     trigger.abort();
+    // The jobs stop at the same signal; a letter being sent finishes first.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), jobs).await;
     result.map_err(ServerError::Serve)?;
     tracing::info!("ombud stopped");
     Ok(())

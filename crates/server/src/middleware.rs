@@ -130,7 +130,7 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Replaces the body of any 4xx/5xx response that isn't a problem document already (axum's
+/// Replaces the body of any 4xx/5xx response that isn't a problem document or an HTML page (axum's
 /// own 404/405, the body limit's 413, the timeout's 503) with one. Headers such as `Allow` on
 /// a 405 are kept.
 async fn problem_for_errors(response: Response) -> Response {
@@ -138,11 +138,16 @@ async fn problem_for_errors(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    // Problem documents pass, and so do the privacy centre's HTML pages, which explain the
+    // error to a person in their language.
+    let is_explained = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if is_explained {
         return response;
     }
     let (mut parts, _) = response.into_parts();

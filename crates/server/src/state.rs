@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
+use crate::requests::{Delivery, RequestService, ServiceSettings};
 
 /// Actor recorded for things ombud does on its own, such as activating the policy at start.
 pub const SYSTEM_ACTOR: &str = "system";
@@ -41,6 +42,7 @@ struct Inner {
     consent: ConsentSettings,
     api_token: Option<SecretString>,
     known_versions: RwLock<HashSet<i64>>,
+    requests: RequestService,
 }
 
 /// The policy version this server runs with, and the facts about it that responses quote.
@@ -128,6 +130,7 @@ impl AppState {
             }
         }
         let (writer, _task) = ConsentWriter::spawn(store.clone(), CONSENT_BATCH);
+        let requests = request_service(settings, &store, p, version.id);
         let mut known_versions = HashSet::new();
         known_versions.insert(version.id);
         AppState {
@@ -159,6 +162,7 @@ impl AppState {
                 },
                 api_token: settings.api_token.clone(),
                 known_versions: RwLock::new(known_versions),
+                requests,
             }),
         }
     }
@@ -174,6 +178,11 @@ impl AppState {
     /// The resolved policy in force.
     pub fn model(&self) -> &Policy {
         &self.inner.model
+    }
+
+    /// Rights requests: the operations of the privacy centre, the API and the CLI.
+    pub fn requests(&self) -> &RequestService {
+        &self.inner.requests
     }
 
     pub(crate) fn writer(&self) -> &ConsentWriter {
@@ -224,6 +233,57 @@ impl AppState {
     pub(crate) fn hsts(&self) -> bool {
         self.inner.hsts
     }
+}
+
+/// The request service for these settings: letters (with the operator's overrides, checked at
+/// start by [`crate::start`]), and SMTP or, without it, the mail folder.
+pub fn request_service(
+    settings: &Settings,
+    store: &Store,
+    policy: &Policy,
+    version: i64,
+) -> RequestService {
+    let letters = ombud_mail::Letters::load(settings.templates_dir.as_deref())
+        .or_else(|_| ombud_mail::Letters::load(None))
+        .unwrap_or_else(|e| panic!("the built-in letter templates do not load: {e}"));
+    let mail_from = settings
+        .mail_from
+        .clone()
+        .unwrap_or_else(|| format!("{} <{}>", policy.controller.name, policy.rights.email));
+    let delivery = match &settings.smtp {
+        Some(smtp) => {
+            let mut smtp = smtp.clone();
+            smtp.from = mail_from.clone();
+            match ombud_mail::Mailer::new(&smtp) {
+                Ok(m) => Delivery::Smtp(m),
+                Err(e) => {
+                    tracing::error!(error = %e, "SMTP settings are not usable; letters go to the mail folder");
+                    Delivery::Folder(settings.data_dir.join("mail"))
+                }
+            }
+        }
+        None => Delivery::Folder(
+            settings
+                .mail_dir
+                .clone()
+                .unwrap_or_else(|| settings.data_dir.join("mail")),
+        ),
+    };
+    RequestService::new(
+        store.clone(),
+        Arc::new(policy.clone()),
+        version,
+        letters,
+        delivery,
+        Some(mail_from),
+        ServiceSettings {
+            public_url: settings.public_url(),
+            secret: settings.secret_key.clone(),
+            unverified_expiry_hours: settings.unverified_expiry_hours,
+            repeat_window_days: settings.repeat_window_days,
+            reminder_days: settings.reminder_days,
+        },
+    )
 }
 
 fn gzip(data: &[u8]) -> Bytes {

@@ -1,5 +1,5 @@
-//! ombud's own storage: policy versions and the audit log (and, later, the consent ledger and
-//! rights requests).
+//! ombud's own storage: policy versions, the audit log, the consent ledger, rights requests and
+//! the mail outbox.
 //!
 //! One interface, [`Store`], with two backends:
 //! - **SQLite**, the embedded default: one file in WAL mode, a single writer connection.
@@ -22,7 +22,9 @@ pub mod consent;
 mod consent_cache;
 mod error;
 mod model;
+pub mod outbox;
 mod postgres;
+pub mod requests;
 mod sqlite;
 
 use std::path::Path;
@@ -35,6 +37,10 @@ pub use model::{
     AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary,
 };
 pub use ombud_domain::audit::{AuditRecord, BreakKind, ChainBreak, Hash};
+pub use outbox::{NewMail, QueuedMail};
+pub use requests::{
+    Change, CodeState, Fields, NewRequest, RequestEvent, RequestFilter, RequestRecord,
+};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;
@@ -279,5 +285,152 @@ impl Store {
         };
         common::check_audit(&audit)?;
         dispatch!(self.link_subjects(a, b, &audit))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Rights requests
+
+    /// Stores a new request with its first timeline entry (`received`), a `request.received`
+    /// audit entry (reference, kind and channel; nothing about the person) and the letters in
+    /// `r.mail`, all in one transaction.
+    ///
+    /// A reference that is already taken is a [`StoreError::Conflict`] and nothing is written.
+    /// A request created in a closed state gets `closed_at` at once.
+    pub async fn create_request(&self, r: &NewRequest<'_>) -> Result<RequestRecord, StoreError> {
+        requests::check_new_request(r)?;
+        let record = dispatch!(self.create_request(r))?;
+        tracing::debug!(request = record.id, kind = %record.kind, "request stored");
+        Ok(record)
+    }
+
+    /// The request with this id.
+    pub async fn request(&self, id: i64) -> Result<Option<RequestRecord>, StoreError> {
+        dispatch!(self.request(id))
+    }
+
+    /// The request with this reference (exact match).
+    pub async fn request_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        dispatch!(self.request_by_reference(reference))
+    }
+
+    /// The requests that match `f`, **by ascending id** (oldest first), one page of at most
+    /// `f.limit`. For the next page, pass the last id seen as `after_id`: keyset paging stays
+    /// exact while requests are added, and costs the same on every page.
+    pub async fn list_requests(&self, f: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError> {
+        dispatch!(self.list_requests(f))
+    }
+
+    /// Applies a change to request `id` in one transaction: the state transition (only if the
+    /// request is still in `c.from`), the field updates, a timeline entry, the letters in
+    /// `c.mail` and an audit entry `request.<action>` on `request:<reference>`. Entering a
+    /// closed state sets `closed_at`. Returns the request as it is afterwards.
+    ///
+    /// Errors, each with nothing written: [`StoreError::NotFound`] for an unknown id,
+    /// [`StoreError::Conflict`] when the request is not in `c.from` (someone else changed it;
+    /// read it again and decide again), [`StoreError::Invalid`] for input the store won't keep.
+    pub async fn change_request(
+        &self,
+        id: i64,
+        c: &Change<'_>,
+    ) -> Result<RequestRecord, StoreError> {
+        requests::check_change(c)?;
+        let record = dispatch!(self.change_request(id, c))?;
+        tracing::debug!(request = id, action = c.action, state = %record.state, "request changed");
+        Ok(record)
+    }
+
+    /// The timeline of a request, oldest entry first. Empty for an unknown id (every stored
+    /// request has at least its `received` entry).
+    pub async fn request_timeline(&self, id: i64) -> Result<Vec<RequestEvent>, StoreError> {
+        dispatch!(self.request_timeline(id))
+    }
+
+    /// Replaces the request's identity code with the one hashed as `hash`: issued now, no wrong
+    /// tries yet, one more send. Only the hash is stored. [`StoreError::NotFound`] for an
+    /// unknown request.
+    pub async fn store_code(
+        &self,
+        request_id: i64,
+        hash: &[u8; 32],
+    ) -> Result<CodeState, StoreError> {
+        dispatch!(self.store_code(request_id, hash))
+    }
+
+    /// The request's current identity code, if one was ever sent.
+    pub async fn code_state(&self, request_id: i64) -> Result<Option<CodeState>, StoreError> {
+        dispatch!(self.code_state(request_id))
+    }
+
+    /// Counts one wrong try of the request's code and returns the new count. The increment
+    /// happens in the database, so concurrent tries (a guessing attack) are all counted.
+    /// [`StoreError::NotFound`] if the request has no code.
+    pub async fn code_failed(&self, request_id: i64) -> Result<u32, StoreError> {
+        dispatch!(self.code_failed(request_id))
+    }
+
+    /// Records that reminder `kind` (e.g. `legal:2026-04-30`) was handled for the request.
+    /// True the first time for a `(request, kind)`, false ever after, so a reminder goes out
+    /// once even when several nodes run the reminder job. [`StoreError::NotFound`] for an
+    /// unknown request.
+    pub async fn reminder_once(&self, request_id: i64, kind: &str) -> Result<bool, StoreError> {
+        requests::check_reminder_kind(kind)?;
+        dispatch!(self.reminder_once(request_id, kind))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Mail outbox
+
+    /// Queues a letter, due at once, and returns its id. Letters that go with a change to a
+    /// request belong in [`NewRequest::mail`] or [`Change::mail`] instead, so they are queued
+    /// in the same transaction. A `request_id` that names no request is
+    /// [`StoreError::Invalid`].
+    pub async fn enqueue_mail(&self, m: &NewMail<'_>) -> Result<i64, StoreError> {
+        outbox::check_mail(m)?;
+        dispatch!(self.enqueue_mail(m))
+    }
+
+    /// Leases up to `limit` (at most [`outbox::MAX_LEASE`]) letters that are due, the longest
+    /// due first, and returns them by id. Each is hidden from every other caller, on any node,
+    /// until `lease` has passed or it is reported with [`Store::mail_sent`] or
+    /// [`Store::mail_failed`]. A letter whose lease expires unreported is leased again, so a
+    /// dead worker's letters are taken over (see [`outbox`] on choosing the lease).
+    pub async fn lease_mail(
+        &self,
+        limit: u32,
+        lease: std::time::Duration,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let lease_us = outbox::lease_us(lease)?;
+        let limit = limit.min(outbox::MAX_LEASE);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        dispatch!(self.lease_mail(limit, lease_us))
+    }
+
+    /// Records that the letter was delivered; it is never leased again.
+    /// [`StoreError::NotFound`] for an unknown id.
+    pub async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.mail_sent(id))
+    }
+
+    /// Records a failed delivery: `error` (a description without personal data, cut to
+    /// [`outbox::MAX_ERROR`] bytes), one more attempt, and the next try at `retry_at`, or
+    /// never (`None`: given up). A letter already sent stays sent. [`StoreError::NotFound`]
+    /// for an unknown id.
+    pub async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<jiff::Timestamp>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.mail_failed(id, error, retry_at.map(|t| t.as_microsecond())))
+    }
+
+    /// The letters of a request, oldest first, with their delivery state.
+    pub async fn mail_status(&self, request_id: i64) -> Result<Vec<QueuedMail>, StoreError> {
+        dispatch!(self.mail_status(request_id))
     }
 }

@@ -8,7 +8,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::common::{self, AuditRow, HeadRow, PolicyRow, PolicySummaryRow};
 use crate::{
-    AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary, StoreError,
+    AuditReport, Change, CodeState, NewAuditEntry, NewMail, NewPolicyVersion, NewRequest,
+    PolicyVersion, PolicyVersionSummary, QueuedMail, RequestEvent, RequestFilter, RequestRecord,
+    StoreError,
 };
 
 /// The consent ledger's SQL, instantiated for this backend.
@@ -18,6 +20,21 @@ mod ledger {
     // per statement, measured with 100-row statements). Small messages keep a batch a few quick
     // round trips inside one transaction.
     crate::consent::ledger_queries!(sqlx::Postgres, sqlx::PgConnection, 32);
+}
+
+/// The requests' SQL, instantiated for this backend.
+mod request_sql {
+    crate::requests::request_queries!(sqlx::Postgres, sqlx::PgConnection);
+}
+
+/// The outbox's SQL. Leasing locks the rows it picks and skips rows that another node's lease
+/// transaction has locked, so concurrent workers neither wait for nor duplicate each other.
+mod outbox_sql {
+    crate::outbox::outbox_queries!(
+        sqlx::Postgres,
+        sqlx::PgConnection,
+        " FOR UPDATE SKIP LOCKED"
+    );
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -296,5 +313,143 @@ impl PgStore {
         append(&mut tx, head, std::slice::from_ref(audit), common::now_us()).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Rights requests and the mail outbox. Writes that append to the audit log lock the audit head
+/// first, like every audited write, which also serialises changes to one request across nodes;
+/// the compare-and-set in `request_sql::change` holds on its own as well.
+impl PgStore {
+    pub(crate) async fn create_request(
+        &self,
+        r: &NewRequest<'_>,
+    ) -> Result<RequestRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        let now = common::now_us();
+        let (id, audit) = request_sql::create(&mut tx, r, now).await?;
+        for m in &r.mail {
+            outbox_sql::insert(&mut tx, m, m.request_id.or(Some(id)), now).await?;
+        }
+        append(&mut tx, head, &[audit.entry(r.actor)], now).await?;
+        let record = request_sql::by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        record.ok_or_else(|| StoreError::Corrupt("a new request is missing".to_owned()))
+    }
+
+    pub(crate) async fn change_request(
+        &self,
+        id: i64,
+        c: &Change<'_>,
+    ) -> Result<RequestRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        let now = common::now_us();
+        let audit = request_sql::change(&mut tx, id, c, now).await?;
+        for m in &c.mail {
+            outbox_sql::insert(&mut tx, m, m.request_id.or(Some(id)), now).await?;
+        }
+        append(&mut tx, head, &[audit.entry(c.actor)], now).await?;
+        let record = request_sql::by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        record.ok_or_else(|| StoreError::Corrupt("a changed request is missing".to_owned()))
+    }
+
+    pub(crate) async fn request(&self, id: i64) -> Result<Option<RequestRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::by_id(&mut conn, id).await
+    }
+
+    pub(crate) async fn request_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::by_reference(&mut conn, reference).await
+    }
+
+    pub(crate) async fn list_requests(
+        &self,
+        f: &RequestFilter,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::list(&mut conn, f).await
+    }
+
+    pub(crate) async fn request_timeline(&self, id: i64) -> Result<Vec<RequestEvent>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::timeline(&mut conn, id).await
+    }
+
+    pub(crate) async fn store_code(
+        &self,
+        request_id: i64,
+        hash: &[u8; 32],
+    ) -> Result<CodeState, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::store_code(&mut conn, request_id, hash, common::now_us()).await
+    }
+
+    pub(crate) async fn code_state(
+        &self,
+        request_id: i64,
+    ) -> Result<Option<CodeState>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::code_state(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn code_failed(&self, request_id: i64) -> Result<u32, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::code_failed(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn reminder_once(
+        &self,
+        request_id: i64,
+        kind: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        request_sql::reminder_once(&mut conn, request_id, kind, common::now_us()).await
+    }
+
+    pub(crate) async fn enqueue_mail(&self, m: &NewMail<'_>) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        outbox_sql::insert(&mut conn, m, m.request_id, common::now_us()).await
+    }
+
+    pub(crate) async fn lease_mail(
+        &self,
+        limit: u32,
+        lease_us: i64,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        // The picked rows stay locked until commit, after their lease is written: another
+        // node's pick skips them while locked and sees the lease once committed.
+        let mut tx = self.pool.begin().await?;
+        let now = common::now_us();
+        let leased = outbox_sql::lease(&mut tx, limit, now, now.saturating_add(lease_us)).await?;
+        tx.commit().await?;
+        Ok(leased)
+    }
+
+    pub(crate) async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        outbox_sql::sent(&mut conn, id, common::now_us()).await
+    }
+
+    pub(crate) async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at_us: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        outbox_sql::failed(&mut tx, id, error, retry_at_us).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn mail_status(&self, request_id: i64) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        outbox_sql::of_request(&mut conn, request_id).await
     }
 }

@@ -12,13 +12,26 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::common::{self, AuditRow, HeadRow, PolicyRow, PolicySummaryRow};
 use crate::{
-    AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary, StoreError,
+    AuditReport, Change, CodeState, NewAuditEntry, NewMail, NewPolicyVersion, NewRequest,
+    PolicyVersion, PolicyVersionSummary, QueuedMail, RequestEvent, RequestFilter, RequestRecord,
+    StoreError,
 };
 
 /// The consent ledger's SQL, instantiated for this backend.
 mod ledger {
     // Up to 256 rows per statement: few round trips to an in-process database.
     crate::consent::ledger_queries!(sqlx::Sqlite, sqlx::SqliteConnection, 256);
+}
+
+/// The requests' SQL, instantiated for this backend.
+mod request_sql {
+    crate::requests::request_queries!(sqlx::Sqlite, sqlx::SqliteConnection);
+}
+
+/// The outbox's SQL. Leasing needs no row locks here: it runs in a `BEGIN IMMEDIATE`
+/// transaction, which holds the database's only write lock.
+mod outbox_sql {
+    crate::outbox::outbox_queries!(sqlx::Sqlite, sqlx::SqliteConnection, "");
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -343,5 +356,141 @@ impl SqliteStore {
         tx.commit().await?;
         self.cache.clear();
         Ok(())
+    }
+}
+
+/// Rights requests and the mail outbox. Writes go through the writer connection; those that
+/// append to the audit log (or must read and write atomically, like leasing) in a
+/// `BEGIN IMMEDIATE` transaction.
+impl SqliteStore {
+    pub(crate) async fn create_request(
+        &self,
+        r: &NewRequest<'_>,
+    ) -> Result<RequestRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let head = read_head(&mut tx).await?;
+        let now = common::now_us();
+        let (id, audit) = request_sql::create(&mut tx, r, now).await?;
+        for m in &r.mail {
+            outbox_sql::insert(&mut tx, m, m.request_id.or(Some(id)), now).await?;
+        }
+        append(&mut tx, head, &[audit.entry(r.actor)], now).await?;
+        let record = request_sql::by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        record.ok_or_else(|| StoreError::Corrupt("a new request is missing".to_owned()))
+    }
+
+    pub(crate) async fn change_request(
+        &self,
+        id: i64,
+        c: &Change<'_>,
+    ) -> Result<RequestRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let head = read_head(&mut tx).await?;
+        let now = common::now_us();
+        let audit = request_sql::change(&mut tx, id, c, now).await?;
+        for m in &c.mail {
+            outbox_sql::insert(&mut tx, m, m.request_id.or(Some(id)), now).await?;
+        }
+        append(&mut tx, head, &[audit.entry(c.actor)], now).await?;
+        let record = request_sql::by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        record.ok_or_else(|| StoreError::Corrupt("a changed request is missing".to_owned()))
+    }
+
+    pub(crate) async fn request(&self, id: i64) -> Result<Option<RequestRecord>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        request_sql::by_id(&mut conn, id).await
+    }
+
+    pub(crate) async fn request_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        request_sql::by_reference(&mut conn, reference).await
+    }
+
+    pub(crate) async fn list_requests(
+        &self,
+        f: &RequestFilter,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        request_sql::list(&mut conn, f).await
+    }
+
+    pub(crate) async fn request_timeline(&self, id: i64) -> Result<Vec<RequestEvent>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        request_sql::timeline(&mut conn, id).await
+    }
+
+    pub(crate) async fn store_code(
+        &self,
+        request_id: i64,
+        hash: &[u8; 32],
+    ) -> Result<CodeState, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        request_sql::store_code(&mut conn, request_id, hash, common::now_us()).await
+    }
+
+    pub(crate) async fn code_state(
+        &self,
+        request_id: i64,
+    ) -> Result<Option<CodeState>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        request_sql::code_state(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn code_failed(&self, request_id: i64) -> Result<u32, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        request_sql::code_failed(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn reminder_once(
+        &self,
+        request_id: i64,
+        kind: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        request_sql::reminder_once(&mut conn, request_id, kind, common::now_us()).await
+    }
+
+    pub(crate) async fn enqueue_mail(&self, m: &NewMail<'_>) -> Result<i64, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        outbox_sql::insert(&mut conn, m, m.request_id, common::now_us()).await
+    }
+
+    pub(crate) async fn lease_mail(
+        &self,
+        limit: u32,
+        lease_us: i64,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let now = common::now_us();
+        let leased = outbox_sql::lease(&mut tx, limit, now, now.saturating_add(lease_us)).await?;
+        tx.commit().await?;
+        Ok(leased)
+    }
+
+    pub(crate) async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        outbox_sql::sent(&mut conn, id, common::now_us()).await
+    }
+
+    pub(crate) async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at_us: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        outbox_sql::failed(&mut tx, id, error, retry_at_us).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn mail_status(&self, request_id: i64) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        outbox_sql::of_request(&mut conn, request_id).await
     }
 }

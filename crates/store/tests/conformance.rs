@@ -59,6 +59,24 @@ conformance!(
     consent_events_need_a_known_policy_version,
     the_database_refuses_to_edit_the_ledger,
     the_batching_writer_acknowledges_only_what_it_stored,
+    requests_are_stored_and_read_back_exactly,
+    a_taken_reference_conflicts_and_writes_nothing,
+    invalid_requests_are_refused_and_write_nothing,
+    requests_are_listed_by_filter_in_id_order,
+    a_state_change_is_one_step_on_the_timeline_and_in_the_audit_log,
+    a_stale_change_conflicts_and_writes_nothing,
+    concurrent_changes_from_one_state_let_exactly_one_through,
+    closed_states_set_closed_at,
+    field_updates_are_kept_and_the_timeline_is_in_order,
+    the_database_refuses_to_edit_the_timeline,
+    identity_codes_count_sends_and_wrong_tries,
+    concurrent_wrong_tries_are_all_counted,
+    letters_are_queued_with_their_request_or_not_at_all,
+    leased_mail_goes_to_one_worker_only,
+    a_lease_hides_a_letter_until_it_expires,
+    failed_letters_are_retried_or_given_up,
+    reminders_are_recorded_once,
+    the_request_workflow_leaves_an_intact_audit_chain_without_personal_data,
 );
 
 fn hex_hash(digit: char) -> String {
@@ -836,4 +854,1545 @@ async fn the_batching_writer_acknowledges_only_what_it_stored(db: TestDb) {
             .unwrap()
             .is_empty()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rights requests and the mail outbox
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use ombud_domain::policy::Keyword as _;
+use ombud_domain::request::{Channel, RequestState, RequestType};
+use ombud_store::{Fields, NewRequest, QueuedMail, RequestFilter, RequestRecord};
+use support::requests::{
+    LEGAL, PROMISED, RECEIVED, change, create_many, email, letter, new_request,
+};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("JSON text")
+}
+
+/// Every audit entry about requests.
+async fn request_audit(store: &Store) -> Vec<AuditRecord> {
+    all_audit(store)
+        .await
+        .into_iter()
+        .filter(|r| r.action.starts_with("request."))
+        .collect()
+}
+
+/// Asserts that no audit entry mentions `needle` (case-insensitive).
+async fn audit_never_mentions(store: &Store, needle: &str) {
+    let needle = needle.to_lowercase();
+    for r in all_audit(store).await {
+        let text = format!("{} {} {} {}", r.actor, r.action, r.subject, r.details).to_lowercase();
+        assert!(
+            !text.contains(&needle),
+            "audit entry {} names {needle}",
+            r.seq
+        );
+    }
+}
+
+/// Leases everything due (for an hour) and returns the ids.
+async fn lease_all(store: &Store) -> Vec<i64> {
+    store
+        .lease_mail(1000, HOUR)
+        .await
+        .expect("leasing")
+        .iter()
+        .map(|m| m.id)
+        .collect()
+}
+
+async fn requests_are_stored_and_read_back_exactly(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("Ann.Example@Example.COM");
+    let details = r#"{ "corrections": "My name is Ann Æblegård", "purposes": ["marketing"] }"#;
+    let before = Timestamp::now();
+    let r = store
+        .create_request(&NewRequest {
+            kind: RequestType::Rectification,
+            channel: Channel::Email,
+            name: Some("Ann Æblegård"),
+            lang: "da",
+            details,
+            actor: "user:3",
+            note: Some("came by e-mail on Monday"),
+            mail: vec![letter("ann.example@example.com", "acknowledgement")],
+            ..new_request("R-7K2M-Q9XD", &ann, v)
+        })
+        .await
+        .expect("creating");
+    let after = Timestamp::now();
+
+    assert_eq!(r.reference, "R-7K2M-Q9XD");
+    assert_eq!(
+        (r.kind, r.channel, r.state),
+        (
+            RequestType::Rectification,
+            Channel::Email,
+            RequestState::Received
+        )
+    );
+    assert_eq!(r.email.as_str(), "ann.example@example.com", "lowercased");
+    assert_eq!(r.name.as_deref(), Some("Ann Æblegård"));
+    assert_eq!(r.lang, "da");
+    assert_eq!(r.details, details, "details are kept byte for byte");
+    assert_eq!(
+        (r.received, r.promised_due, r.legal_due),
+        (RECEIVED, PROMISED, LEGAL)
+    );
+    assert_eq!(
+        (r.extended_due, r.extension_reason.as_deref()),
+        (None, None)
+    );
+    assert_eq!(r.policy_version, v);
+    assert_eq!(r.repeat_of, None);
+    assert!(r.fee.is_none() && r.fee_reason.is_none() && r.forwarded_to.is_none());
+    assert!(r.verified_by.is_none() && r.verified_how.is_none());
+    assert!(before <= r.created_at && r.created_at <= after);
+    assert_eq!(r.updated_at, r.created_at);
+    assert_eq!(r.closed_at, None);
+
+    assert_eq!(store.request(r.id).await.unwrap(), Some(r.clone()));
+    assert_eq!(
+        store.request_by_reference("R-7K2M-Q9XD").await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        store.request_by_reference("R-7K2M-Q9XE").await.unwrap(),
+        None
+    );
+    assert_eq!(store.request(r.id + 1000).await.unwrap(), None);
+
+    // A repeat refers to the earlier request by its reference.
+    let again = store
+        .create_request(&NewRequest {
+            repeat_of: Some("R-7K2M-Q9XD"),
+            received: date(2026, 4, 2),
+            ..new_request("R-7K2M-Q9XF", &ann, v)
+        })
+        .await
+        .expect("creating a repeat");
+    assert_eq!(again.repeat_of.as_deref(), Some("R-7K2M-Q9XD"));
+    assert_eq!(again.received, date(2026, 4, 2));
+
+    let timeline = store.request_timeline(r.id).await.unwrap();
+    assert_eq!(timeline.len(), 1);
+    let first = &timeline[0];
+    assert_eq!(first.request_id, r.id);
+    assert_eq!(
+        (first.actor.as_str(), first.action.as_str()),
+        ("user:3", "received")
+    );
+    assert_eq!(
+        (first.from_state, first.to_state),
+        (None, Some(RequestState::Received))
+    );
+    assert_eq!(first.note.as_deref(), Some("came by e-mail on Monday"));
+    assert_eq!(first.at, r.created_at);
+    assert!(
+        store
+            .request_timeline(r.id + 1000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let audit = request_audit(store).await;
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0].action, "request.received");
+    assert_eq!(audit[0].actor, "user:3");
+    assert_eq!(audit[0].subject, "request:R-7K2M-Q9XD");
+    assert_eq!(audit[0].at_us, r.created_at.as_microsecond());
+    assert_eq!(
+        json(&audit[0].details),
+        serde_json::json!({ "reference": "R-7K2M-Q9XD", "kind": "rectification", "channel": "email" })
+    );
+    audit_never_mentions(store, "ann.example").await;
+
+    let letters = store.mail_status(r.id).await.unwrap();
+    assert_eq!(
+        letters.len(),
+        1,
+        "the acknowledgement is queued with the request"
+    );
+    let m = &letters[0];
+    assert_eq!(m.request_id, Some(r.id), "attached to the new request");
+    assert_eq!(
+        (m.to.as_str(), m.kind.as_str()),
+        ("ann.example@example.com", "acknowledgement")
+    );
+    assert_eq!(m.subject, "Your request");
+    assert_eq!(m.body, "Dear Ann,\r\n\r\nwe received your request.\r\n");
+    assert_eq!(
+        (m.attempts, m.sent_at, m.last_error.as_deref()),
+        (0, None, None)
+    );
+    assert!(
+        m.next_attempt.is_some_and(|t| t <= Timestamp::now()),
+        "due at once"
+    );
+    assert!(store.mail_status(again.id).await.unwrap().is_empty());
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+async fn a_taken_reference_conflicts_and_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let (ann, bob) = (email("ann@example.com"), email("bob@example.com"));
+    let first = store
+        .create_request(&NewRequest {
+            mail: vec![letter("ann@example.com", "acknowledgement")],
+            ..new_request("R-SAME", &ann, v)
+        })
+        .await
+        .unwrap();
+    let audit_before = all_audit(store).await.len();
+
+    let err = store
+        .create_request(&NewRequest {
+            kind: RequestType::Erasure,
+            mail: vec![letter("bob@example.com", "acknowledgement")],
+            ..new_request("R-SAME", &bob, v)
+        })
+        .await
+        .expect_err("the reference is taken");
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+
+    assert_eq!(
+        store.request_by_reference("R-SAME").await.unwrap(),
+        Some(first.clone()),
+        "the first request is untouched"
+    );
+    let all = store
+        .list_requests(&RequestFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all, vec![first.clone()]);
+    assert_eq!(store.request_timeline(first.id).await.unwrap().len(), 1);
+    assert_eq!(all_audit(store).await.len(), audit_before);
+    let queued = store.lease_mail(100, HOUR).await.unwrap();
+    assert_eq!(queued.len(), 1, "the failed create queued no letter");
+    assert_eq!(queued[0].to, "ann@example.com");
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+async fn invalid_requests_are_refused_and_write_nothing(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let audit_before = all_audit(store).await.len();
+    let base = || new_request("R-BAD", &ann, v);
+    let bad = [
+        NewRequest {
+            details: "[1, 2]",
+            ..base()
+        },
+        NewRequest {
+            details: "not json",
+            ..base()
+        },
+        NewRequest {
+            details: "",
+            ..base()
+        },
+        NewRequest {
+            reference: "",
+            ..base()
+        },
+        NewRequest {
+            reference: "R BAD",
+            ..base()
+        },
+        NewRequest {
+            actor: "",
+            ..base()
+        },
+        NewRequest { lang: "", ..base() },
+        NewRequest {
+            name: Some("Ann\0"),
+            ..base()
+        },
+        NewRequest {
+            promised_due: date(2026, 3, 1),
+            ..base()
+        },
+        NewRequest {
+            legal_due: date(2026, 3, 29),
+            ..base()
+        },
+        NewRequest {
+            received: date(0, 1, 1),
+            promised_due: date(0, 1, 2),
+            legal_due: date(0, 2, 1),
+            ..base()
+        },
+        NewRequest {
+            mail: vec![letter("ann@example.com\r\nBcc: eve@example.com", "ack")],
+            ..base()
+        },
+        // Rows that don't exist, found by the database inside the transaction.
+        NewRequest {
+            policy_version: v + 99,
+            ..base()
+        },
+        NewRequest {
+            repeat_of: Some("R-NONE"),
+            ..base()
+        },
+        NewRequest {
+            mail: vec![ombud_store::NewMail {
+                request_id: Some(987_654),
+                ..letter("ann@example.com", "ack")
+            }],
+            ..base()
+        },
+    ];
+    for (i, r) in bad.iter().enumerate() {
+        let err = store.create_request(r).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "case {i}: {err:?}");
+        assert!(
+            !err.to_string().contains("example.com"),
+            "case {i}: errors carry no personal data"
+        );
+    }
+    assert_eq!(store.request_by_reference("R-BAD").await.unwrap(), None);
+    assert!(
+        store
+            .list_requests(&RequestFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(all_audit(store).await.len(), audit_before);
+    assert!(lease_all(store).await.is_empty());
+    // The rules hold for mail queued on its own too.
+    assert!(matches!(
+        store
+            .enqueue_mail(&ombud_store::NewMail {
+                request_id: Some(987_654),
+                ..letter("a@example.com", "ack")
+            })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .enqueue_mail(&ombud_store::NewMail {
+                subject: "two\nlines",
+                ..letter("a@example.com", "ack")
+            })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(lease_all(store).await.is_empty());
+}
+
+async fn requests_are_listed_by_filter_in_id_order(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let (ann, bob) = (email("Ann@Example.com"), email("bob@example.com"));
+    let mut all: Vec<RequestRecord> = Vec::new();
+    for i in 0..12u8 {
+        let reference = format!("R-LIST-{i:04}");
+        let received = RECEIVED + jiff::Span::new().days(i64::from(i));
+        let state = match i % 4 {
+            3 => RequestState::Completed,
+            2 => RequestState::InProgress,
+            _ => RequestState::Received,
+        };
+        all.push(
+            store
+                .create_request(&NewRequest {
+                    kind: if i % 2 == 0 {
+                        RequestType::Access
+                    } else {
+                        RequestType::Erasure
+                    },
+                    channel: if i < 4 { Channel::Email } else { Channel::Web },
+                    state,
+                    received,
+                    promised_due: received + jiff::Span::new().days(10),
+                    legal_due: received + jiff::Span::new().days(30),
+                    ..new_request(&reference, if i % 3 == 0 { &ann } else { &bob }, v)
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    // Extend one request: the list compares the deadline in force.
+    let extended = all[5].id;
+    let extended_due = all[5].legal_due + jiff::Span::new().days(61);
+    let r = store
+        .change_request(
+            extended,
+            &ombud_store::Change {
+                set: Fields {
+                    extended_due: Some(extended_due),
+                    extension_reason: Some("many systems to search"),
+                    ..Fields::default()
+                },
+                ..change("extended", None, None, "{}")
+            },
+        )
+        .await
+        .unwrap();
+    all[5] = r;
+
+    let ids = |rs: &[RequestRecord]| rs.iter().map(|r| r.id).collect::<Vec<_>>();
+    let expect = |pred: &dyn Fn(&RequestRecord) -> bool| {
+        all.iter()
+            .filter(|r| pred(r))
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    let list = |f: RequestFilter| async move { store.list_requests(&f).await.unwrap() };
+
+    let everything = list(RequestFilter::default()).await;
+    assert_eq!(
+        everything, all,
+        "limit 0 means the default page; whole records come back"
+    );
+    assert!(
+        ids(&everything).windows(2).all(|w| w[0] < w[1]),
+        "by ascending id"
+    );
+
+    let cases: Vec<(RequestFilter, Vec<i64>)> = vec![
+        (
+            RequestFilter {
+                state: Some(RequestState::Received),
+                ..Default::default()
+            },
+            expect(&|r| r.state == RequestState::Received),
+        ),
+        (
+            RequestFilter {
+                open_only: true,
+                ..Default::default()
+            },
+            expect(&|r| !r.state.is_closed()),
+        ),
+        (
+            RequestFilter {
+                open_only: true,
+                kind: Some(RequestType::Erasure),
+                ..Default::default()
+            },
+            expect(&|r| !r.state.is_closed() && r.kind == RequestType::Erasure),
+        ),
+        (
+            RequestFilter {
+                channel: Some(Channel::Email),
+                ..Default::default()
+            },
+            expect(&|r| r.channel == Channel::Email),
+        ),
+        (
+            // Inclusive: due on the day counts.
+            RequestFilter {
+                legal_due_before: Some(all[7].legal_due),
+                ..Default::default()
+            },
+            expect(&|r| r.effective_legal_due() <= all[7].legal_due),
+        ),
+        (
+            RequestFilter {
+                promised_due_before: Some(all[3].promised_due),
+                ..Default::default()
+            },
+            expect(&|r| r.promised_due <= all[3].promised_due),
+        ),
+        (
+            RequestFilter {
+                email: Some(email("ANN@example.COM")),
+                ..Default::default()
+            },
+            expect(&|r| r.email.as_str() == "ann@example.com"),
+        ),
+        (
+            RequestFilter {
+                email: Some(email("bob@example.com")),
+                open_only: true,
+                channel: Some(Channel::Web),
+                ..Default::default()
+            },
+            expect(&|r| {
+                r.email.as_str() == "bob@example.com"
+                    && !r.state.is_closed()
+                    && r.channel == Channel::Web
+            }),
+        ),
+        (
+            RequestFilter {
+                state: Some(RequestState::Verified),
+                ..Default::default()
+            },
+            Vec::new(),
+        ),
+    ];
+    for (i, (filter, expected)) in cases.into_iter().enumerate() {
+        assert!(!expected.is_empty() || i == 8, "case {i} tests something");
+        assert_eq!(
+            ids(&list(filter.clone()).await),
+            expected,
+            "case {i}: {filter:?}"
+        );
+    }
+    assert!(
+        !ids(&list(RequestFilter {
+            legal_due_before: Some(all[7].legal_due),
+            ..Default::default()
+        })
+        .await)
+        .contains(&extended),
+        "an extended request is due at its extended date"
+    );
+    assert!(
+        ids(&list(RequestFilter {
+            legal_due_before: Some(extended_due),
+            ..Default::default()
+        })
+        .await)
+        .contains(&extended)
+    );
+
+    // Keyset paging: pages of 5 cover everything once, in order.
+    let mut paged = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = list(RequestFilter {
+            after_id: after,
+            limit: 5,
+            ..Default::default()
+        })
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 5);
+        pages += 1;
+        after = page.last().map(|r| r.id);
+        paged.extend(ids(&page));
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(paged, ids(&all));
+    // Paging combines with filters.
+    let open = expect(&|r| !r.state.is_closed());
+    let first = list(RequestFilter {
+        open_only: true,
+        limit: 2,
+        ..Default::default()
+    })
+    .await;
+    let rest = list(RequestFilter {
+        open_only: true,
+        after_id: Some(first[1].id),
+        limit: 1000,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!([ids(&first), ids(&rest)].concat(), open);
+    // Larger pages are capped, not refused.
+    assert_eq!(
+        list(RequestFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .len(),
+        12
+    );
+}
+
+async fn a_state_change_is_one_step_on_the_timeline_and_in_the_audit_log(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-STEP", &ann, v))
+        .await
+        .unwrap();
+    let details = r#"{"action":"verified","from":"received","to":"verified"}"#;
+    let changed = store
+        .change_request(
+            r.id,
+            &ombud_store::Change {
+                note: Some("passport checked at the front desk"),
+                set: Fields {
+                    verified_by: Some("user:3"),
+                    verified_how: Some("passport"),
+                    ..Fields::default()
+                },
+                mail: vec![letter("ann@example.com", "verified")],
+                ..change(
+                    "verified",
+                    Some(RequestState::Received),
+                    Some(RequestState::Verified),
+                    details,
+                )
+            },
+        )
+        .await
+        .expect("changing");
+    assert_eq!(changed.state, RequestState::Verified);
+    assert_eq!(changed.verified_by.as_deref(), Some("user:3"));
+    assert_eq!(changed.verified_how.as_deref(), Some("passport"));
+    assert!(changed.updated_at >= r.updated_at);
+    assert_eq!(changed.closed_at, None);
+    assert_eq!(changed.created_at, r.created_at);
+    assert_eq!(store.request(r.id).await.unwrap(), Some(changed.clone()));
+
+    let timeline = store.request_timeline(r.id).await.unwrap();
+    assert_eq!(timeline.len(), 2);
+    let step = &timeline[1];
+    assert!(timeline[0].seq < step.seq);
+    assert_eq!(
+        (step.actor.as_str(), step.action.as_str()),
+        ("user:3", "verified")
+    );
+    assert_eq!(
+        (step.from_state, step.to_state),
+        (Some(RequestState::Received), Some(RequestState::Verified))
+    );
+    assert_eq!(
+        step.note.as_deref(),
+        Some("passport checked at the front desk")
+    );
+    assert_eq!(step.at, changed.updated_at);
+
+    let audit = request_audit(store).await;
+    assert_eq!(audit.len(), 2);
+    let entry = &audit[1];
+    assert_eq!(
+        (
+            entry.actor.as_str(),
+            entry.action.as_str(),
+            entry.subject.as_str()
+        ),
+        ("user:3", "request.verified", "request:R-STEP")
+    );
+    assert_eq!(entry.details, details, "stored as given");
+    assert_eq!(entry.at_us, changed.updated_at.as_microsecond());
+    audit_never_mentions(store, "ann@").await;
+
+    let letters = store.mail_status(r.id).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].kind.as_str(), letters[0].request_id),
+        ("verified", Some(r.id))
+    );
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+async fn a_stale_change_conflicts_and_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-STALE", &ann, v))
+        .await
+        .unwrap();
+    let audit_before = all_audit(store).await.len();
+
+    let stale = ombud_store::Change {
+        mail: vec![letter("ann@example.com", "verified")],
+        note: Some("should not be kept"),
+        set: Fields {
+            verified_by: Some("user:3"),
+            verified_how: Some("code"),
+            ..Fields::default()
+        },
+        ..change(
+            "verified",
+            Some(RequestState::AwaitingVerification),
+            Some(RequestState::Verified),
+            "{}",
+        )
+    };
+    let err = store.change_request(r.id, &stale).await.expect_err("stale");
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    // A precondition without a transition is checked the same way.
+    let err = store
+        .change_request(
+            r.id,
+            &change("note", Some(RequestState::InProgress), None, "{}"),
+        )
+        .await
+        .expect_err("stale");
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+
+    let err = store
+        .change_request(
+            r.id + 1000,
+            &change(
+                "verified",
+                Some(RequestState::Received),
+                Some(RequestState::Verified),
+                "{}",
+            ),
+        )
+        .await
+        .expect_err("unknown");
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+
+    let invalid = [
+        change("verified", None, Some(RequestState::Verified), "{}"),
+        change(
+            "verified",
+            Some(RequestState::Received),
+            Some(RequestState::Verified),
+            "[]",
+        ),
+        change(
+            "verified",
+            Some(RequestState::Received),
+            Some(RequestState::Verified),
+            "{",
+        ),
+        // The audit log must not learn who the request is from, in any case.
+        change(
+            "verified",
+            Some(RequestState::Received),
+            Some(RequestState::Verified),
+            r#"{"who":"ANN@example.com"}"#,
+        ),
+        change(
+            "Verified!",
+            Some(RequestState::Received),
+            Some(RequestState::Verified),
+            "{}",
+        ),
+        ombud_store::Change {
+            actor: "",
+            ..change("note", None, None, "{}")
+        },
+        ombud_store::Change {
+            set: Fields {
+                extended_due: Some(date(2026, 6, 30)),
+                ..Fields::default()
+            },
+            ..change("extended", None, None, "{}")
+        },
+        ombud_store::Change {
+            set: Fields {
+                extended_due: Some(date(2026, 4, 29)),
+                extension_reason: Some("complex"),
+                ..Fields::default()
+            },
+            ..change("extended", None, None, "{}")
+        },
+        ombud_store::Change {
+            set: Fields {
+                fee: Some("250 DKK"),
+                ..Fields::default()
+            },
+            ..change("fee_requested", None, None, "{}")
+        },
+        ombud_store::Change {
+            mail: vec![letter("ann@example.com", "")],
+            ..change("note", None, None, "{}")
+        },
+    ];
+    for (i, c) in invalid.iter().enumerate() {
+        let err = store.change_request(r.id, c).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "case {i}: {err:?}");
+        assert!(!err.to_string().contains("example.com"), "case {i}");
+    }
+
+    assert_eq!(
+        store.request(r.id).await.unwrap(),
+        Some(r.clone()),
+        "unchanged"
+    );
+    assert_eq!(store.request_timeline(r.id).await.unwrap().len(), 1);
+    assert_eq!(all_audit(store).await.len(), audit_before);
+    assert!(store.mail_status(r.id).await.unwrap().is_empty());
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+async fn concurrent_changes_from_one_state_let_exactly_one_through(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = email("ann@example.com");
+    let r = db
+        .store
+        .create_request(&new_request("R-RACE", &ann, v))
+        .await
+        .unwrap();
+    let other = db.reconnect().await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        let id = r.id;
+        tasks.push(tokio::spawn(async move {
+            let note = format!("attempt {i}");
+            store
+                .change_request(
+                    id,
+                    &ombud_store::Change {
+                        note: Some(&note),
+                        ..change(
+                            "code_sent",
+                            Some(RequestState::Received),
+                            Some(RequestState::AwaitingVerification),
+                            "{}",
+                        )
+                    },
+                )
+                .await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(rec) => {
+                won += 1;
+                assert_eq!(rec.state, RequestState::AwaitingVerification);
+            }
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one change from `received` wins");
+    let timeline = db.store.request_timeline(r.id).await.unwrap();
+    assert_eq!(timeline.len(), 2);
+    assert_eq!(request_audit(&db.store).await.len(), 2);
+    assert!(db.store.verify_audit().await.unwrap().is_intact());
+    other.close().await;
+}
+
+async fn closed_states_set_closed_at(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    // Every state can be stored, and the database agrees with the domain on which are closed.
+    for s in RequestState::all() {
+        let reference = format!("R-STATE-{}", s.key());
+        let r = store
+            .create_request(&NewRequest {
+                state: *s,
+                ..new_request(&reference, &ann, v)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("creating a request in {s}: {e:?}"));
+        assert_eq!(r.state, *s);
+        assert_eq!(r.closed_at.is_some(), s.is_closed(), "{s}");
+        assert_eq!(
+            r.closed_at.filter(|_| s.is_closed()),
+            s.is_closed().then_some(r.created_at)
+        );
+    }
+    let r = store
+        .create_request(&new_request("R-CLOSE", &ann, v))
+        .await
+        .unwrap();
+    let refused = store
+        .change_request(
+            r.id,
+            &ombud_store::Change {
+                note: Some("manifestly unfounded"),
+                ..change(
+                    "refused",
+                    Some(RequestState::Received),
+                    Some(RequestState::Refused),
+                    "{}",
+                )
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.state, RequestState::Refused);
+    assert_eq!(refused.closed_at, Some(refused.updated_at));
+    let open = store
+        .list_requests(&RequestFilter {
+            open_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(open.iter().all(|r| !r.state.is_closed()));
+    assert!(!open.iter().any(|o| o.id == r.id));
+    assert_eq!(
+        open.len(),
+        RequestState::all()
+            .iter()
+            .filter(|s| !s.is_closed())
+            .count()
+    );
+    // A note on a closed request leaves it closed, at the time it closed.
+    let noted = store
+        .change_request(
+            r.id,
+            &ombud_store::Change {
+                note: Some("complaint received"),
+                ..change("note", None, None, "{}")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(noted.closed_at, refused.closed_at);
+    assert_eq!(noted.state, RequestState::Refused);
+}
+
+async fn field_updates_are_kept_and_the_timeline_is_in_order(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-FIELDS", &ann, v))
+        .await
+        .unwrap();
+    let extended_due = date(2026, 6, 30);
+    let steps: Vec<ombud_store::Change<'_>> = vec![
+        ombud_store::Change {
+            set: Fields {
+                verified_by: Some("user:3"),
+                verified_how: Some("phone call-back"),
+                ..Fields::default()
+            },
+            ..change(
+                "verified",
+                Some(RequestState::Received),
+                Some(RequestState::Verified),
+                "{}",
+            )
+        },
+        ombud_store::Change {
+            set: Fields {
+                extended_due: Some(extended_due),
+                extension_reason: Some("data in twelve systems"),
+                ..Fields::default()
+            },
+            mail: vec![letter("ann@example.com", "extension_notice")],
+            ..change("extended", None, None, "{}")
+        },
+        ombud_store::Change {
+            set: Fields {
+                fee: Some("250 DKK"),
+                fee_reason: Some("a third copy within a month"),
+                ..Fields::default()
+            },
+            ..change("fee_requested", None, None, "{}")
+        },
+        ombud_store::Change {
+            set: Fields {
+                forwarded_to: Some("Customer A/S"),
+                ..Fields::default()
+            },
+            ..change(
+                "forwarded",
+                Some(RequestState::Verified),
+                Some(RequestState::Forwarded),
+                "{}",
+            )
+        },
+    ];
+    let mut last = r.clone();
+    for c in &steps {
+        let next = store.change_request(r.id, c).await.unwrap();
+        assert!(next.updated_at >= last.updated_at);
+        last = next;
+    }
+    assert_eq!(last.state, RequestState::Forwarded);
+    assert!(last.closed_at.is_some());
+    assert_eq!(
+        last.verified_by.as_deref(),
+        Some("user:3"),
+        "fields not given stay as they were"
+    );
+    assert_eq!(last.verified_how.as_deref(), Some("phone call-back"));
+    assert_eq!(last.extended_due, Some(extended_due));
+    assert_eq!(last.effective_legal_due(), extended_due);
+    assert_eq!(last.legal_due, LEGAL, "the original deadline is kept");
+    assert_eq!(
+        last.extension_reason.as_deref(),
+        Some("data in twelve systems")
+    );
+    assert_eq!(last.fee.as_deref(), Some("250 DKK"));
+    assert_eq!(
+        last.fee_reason.as_deref(),
+        Some("a third copy within a month")
+    );
+    assert_eq!(last.forwarded_to.as_deref(), Some("Customer A/S"));
+    assert_eq!(store.request(r.id).await.unwrap(), Some(last.clone()));
+
+    let timeline = store.request_timeline(r.id).await.unwrap();
+    let actions: Vec<&str> = timeline.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "received",
+            "verified",
+            "extended",
+            "fee_requested",
+            "forwarded"
+        ]
+    );
+    assert!(
+        timeline
+            .windows(2)
+            .all(|w| w[0].seq < w[1].seq && w[0].at <= w[1].at)
+    );
+    assert_eq!(
+        (timeline[2].from_state, timeline[2].to_state),
+        (None, None),
+        "no transition"
+    );
+    assert_eq!(
+        (timeline[4].from_state, timeline[4].to_state),
+        (Some(RequestState::Verified), Some(RequestState::Forwarded))
+    );
+    let audit: Vec<String> = request_audit(store)
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            "request.received",
+            "request.verified",
+            "request.extended",
+            "request.fee_requested",
+            "request.forwarded"
+        ]
+    );
+    assert_eq!(store.mail_status(r.id).await.unwrap().len(), 1);
+}
+
+async fn the_database_refuses_to_edit_the_timeline(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = email("ann@example.com");
+    let r = db
+        .store
+        .create_request(&new_request("R-KEEP", &ann, v))
+        .await
+        .unwrap();
+    assert!(
+        db.raw("UPDATE request_event SET actor = 'someone else'")
+            .await
+            .is_err()
+    );
+    assert!(db.raw("DELETE FROM request_event").await.is_err());
+    let timeline = db.store.request_timeline(r.id).await.unwrap();
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(timeline[0].actor, "web");
+}
+
+async fn identity_codes_count_sends_and_wrong_tries(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-CODE", &ann, v))
+        .await
+        .unwrap();
+    assert_eq!(store.code_state(r.id).await.unwrap(), None);
+    assert!(matches!(
+        store.code_failed(r.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let before = Timestamp::now().as_microsecond();
+    let first = store.store_code(r.id, &[1; 32]).await.unwrap();
+    assert_eq!((first.hash, first.attempts, first.sends), ([1; 32], 0, 1));
+    assert!(first.issued_at_us >= before);
+    assert_eq!(first.last_sent_us, first.issued_at_us);
+    assert_eq!(store.code_state(r.id).await.unwrap(), Some(first.clone()));
+
+    assert_eq!(store.code_failed(r.id).await.unwrap(), 1);
+    assert_eq!(store.code_failed(r.id).await.unwrap(), 2);
+    assert_eq!(
+        store.code_state(r.id).await.unwrap().map(|c| c.attempts),
+        Some(2)
+    );
+
+    // A new code replaces the old one: fresh attempts, one more send.
+    let second = store.store_code(r.id, &[2; 32]).await.unwrap();
+    assert_eq!(
+        (second.hash, second.attempts, second.sends),
+        ([2; 32], 0, 2)
+    );
+    assert!(second.issued_at_us >= first.issued_at_us);
+    assert_eq!(store.code_state(r.id).await.unwrap(), Some(second));
+
+    assert!(matches!(
+        store.store_code(r.id + 1000, &[3; 32]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.code_state(r.id + 1000).await.unwrap(), None);
+}
+
+async fn concurrent_wrong_tries_are_all_counted(db: TestDb) {
+    let v = version(&db.store).await;
+    let ann = email("ann@example.com");
+    let r = db
+        .store
+        .create_request(&new_request("R-GUESS", &ann, v))
+        .await
+        .unwrap();
+    db.store.store_code(r.id, &[7; 32]).await.unwrap();
+    let other = db.reconnect().await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        let id = r.id;
+        tasks.push(tokio::spawn(async move { store.code_failed(id).await }));
+    }
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap().unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=20).collect::<Vec<u32>>(),
+        "each try saw its own count"
+    );
+    assert_eq!(
+        db.store.code_state(r.id).await.unwrap().map(|c| c.attempts),
+        Some(20)
+    );
+    other.close().await;
+}
+
+async fn letters_are_queued_with_their_request_or_not_at_all(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-MAIL", &ann, v))
+        .await
+        .unwrap();
+    // A letter that names its request keeps it; one without is attached to the request changed.
+    let other = store
+        .create_request(&new_request("R-MAIL-2", &ann, v))
+        .await
+        .unwrap();
+    store
+        .change_request(
+            r.id,
+            &ombud_store::Change {
+                mail: vec![
+                    letter("ann@example.com", "verified"),
+                    ombud_store::NewMail {
+                        request_id: Some(other.id),
+                        ..letter("dpo@example.com", "reminder")
+                    },
+                ],
+                ..change(
+                    "verified",
+                    Some(RequestState::Received),
+                    Some(RequestState::Verified),
+                    "{}",
+                )
+            },
+        )
+        .await
+        .unwrap();
+    let mine: Vec<String> = store
+        .mail_status(r.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    assert_eq!(mine, ["verified"]);
+    let theirs: Vec<String> = store
+        .mail_status(other.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    assert_eq!(theirs, ["reminder"]);
+
+    // A failing change queues nothing.
+    let err = store
+        .change_request(
+            r.id,
+            &ombud_store::Change {
+                mail: vec![letter("ann@example.com", "completed")],
+                ..change(
+                    "completed",
+                    Some(RequestState::InProgress),
+                    Some(RequestState::Completed),
+                    "{}",
+                )
+            },
+        )
+        .await
+        .expect_err("not in progress");
+    assert!(matches!(err, StoreError::Conflict));
+    assert_eq!(store.mail_status(r.id).await.unwrap().len(), 1);
+
+    // Mail queued on its own, with or without a request.
+    let alone = store
+        .enqueue_mail(&letter("dpo@example.com", "digest"))
+        .await
+        .unwrap();
+    let attached = store
+        .enqueue_mail(&ombud_store::NewMail {
+            request_id: Some(r.id),
+            ..letter("dpo@example.com", "reminder")
+        })
+        .await
+        .unwrap();
+    assert!(alone < attached);
+    let kinds: Vec<String> = store
+        .mail_status(r.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    assert_eq!(kinds, ["verified", "reminder"]);
+    let leased = lease_all(store).await;
+    assert_eq!(leased.len(), 4);
+    assert!(leased.contains(&alone));
+}
+
+async fn leased_mail_goes_to_one_worker_only(db: TestDb) {
+    let mut queued = BTreeSet::new();
+    for i in 0..60 {
+        let to = format!("person{i}@example.com");
+        queued.insert(
+            db.store
+                .enqueue_mail(&letter(&to, "newsletter_confirmation"))
+                .await
+                .unwrap(),
+        );
+    }
+    let other = db.reconnect().await;
+    let mut workers = Vec::new();
+    for w in 0..6 {
+        let store = if w % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.lease_mail(4, HOUR).await.expect("leasing");
+                if batch.is_empty() {
+                    return mine;
+                }
+                assert!(batch.len() <= 4);
+                mine.extend(batch.into_iter().map(|m| m.id));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for w in workers {
+        for id in w.await.unwrap() {
+            total += 1;
+            assert!(seen.insert(id), "letter {id} was leased twice");
+        }
+    }
+    assert_eq!(total, 60);
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), queued);
+    assert!(other.lease_mail(10, HOUR).await.unwrap().is_empty());
+    other.close().await;
+}
+
+async fn a_lease_hides_a_letter_until_it_expires(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-LEASE", &ann, v))
+        .await
+        .unwrap();
+    let id = store
+        .enqueue_mail(&ombud_store::NewMail {
+            request_id: Some(r.id),
+            ..letter("ann@example.com", "code")
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.lease_mail(1, Duration::ZERO).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(store.lease_mail(0, HOUR).await.unwrap().is_empty());
+
+    let first = store
+        .lease_mail(10, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(first[0].attempts, 0);
+    assert_eq!(
+        first[0].body,
+        "Dear Ann,\r\n\r\nwe received your request.\r\n"
+    );
+    assert!(
+        store.lease_mail(10, HOUR).await.unwrap().is_empty(),
+        "hidden while leased"
+    );
+    let second = db.reconnect().await;
+    assert!(
+        second.lease_mail(10, HOUR).await.unwrap().is_empty(),
+        "from every node"
+    );
+
+    // The worker died: once the lease has passed, another takes the letter over.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = second.lease_mail(10, HOUR).await.unwrap();
+    assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [id]);
+
+    second.mail_sent(id).await.unwrap();
+    let status: Vec<QueuedMail> = store.mail_status(r.id).await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert!(status[0].sent_at.is_some());
+    assert_eq!(status[0].next_attempt, None);
+    assert!(!status[0].given_up());
+    // Sent is final: no lease, even after the old lease would have expired.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        store
+            .lease_mail(10, Duration::from_millis(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let sent_at = status[0].sent_at;
+    store.mail_sent(id).await.unwrap();
+    assert_eq!(
+        store.mail_status(r.id).await.unwrap()[0].sent_at,
+        sent_at,
+        "the first time is kept"
+    );
+    assert!(matches!(
+        store.mail_sent(id + 1000).await,
+        Err(StoreError::NotFound)
+    ));
+    second.close().await;
+}
+
+async fn failed_letters_are_retried_or_given_up(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let r = store
+        .create_request(&new_request("R-RETRY", &ann, v))
+        .await
+        .unwrap();
+    let to_request = |kind| ombud_store::NewMail {
+        request_id: Some(r.id),
+        ..letter("ann@example.com", kind)
+    };
+    let a = store
+        .enqueue_mail(&to_request("acknowledgement"))
+        .await
+        .unwrap();
+    let b = store.enqueue_mail(&to_request("code")).await.unwrap();
+    assert_eq!(lease_all(store).await, [a, b]);
+
+    let retry_at =
+        Timestamp::from_microsecond(Timestamp::now().as_microsecond() + 3_600_000_000).unwrap();
+    store
+        .mail_failed(a, "temporary delivery failure", Some(retry_at))
+        .await
+        .unwrap();
+    store
+        .mail_failed(b, "permanent delivery failure", None)
+        .await
+        .unwrap();
+    let status = store.mail_status(r.id).await.unwrap();
+    let (ma, mb) = (&status[0], &status[1]);
+    assert_eq!(
+        (ma.attempts, ma.last_error.as_deref()),
+        (1, Some("temporary delivery failure"))
+    );
+    assert_eq!(ma.next_attempt, Some(retry_at), "the retry is scheduled");
+    assert!(!ma.given_up());
+    assert_eq!(
+        (mb.attempts, mb.last_error.as_deref()),
+        (1, Some("permanent delivery failure"))
+    );
+    assert!(mb.given_up());
+    assert!(
+        lease_all(store).await.is_empty(),
+        "the retry is not due yet, the other is given up"
+    );
+
+    // Due again: leased with its failure count.
+    let past = Timestamp::from_microsecond(Timestamp::now().as_microsecond() - 1_000_000).unwrap();
+    store
+        .mail_failed(a, &"x".repeat(5000), Some(past))
+        .await
+        .unwrap();
+    let again = store.lease_mail(10, HOUR).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id, again[0].attempts), (a, 2));
+    assert_eq!(
+        again[0].last_error.as_ref().map(String::len),
+        Some(ombud_store::outbox::MAX_ERROR),
+        "cut"
+    );
+
+    // A late failure report doesn't undo a delivery.
+    store.mail_sent(a).await.unwrap();
+    store
+        .mail_failed(a, "late report", Some(past))
+        .await
+        .unwrap();
+    let status = store.mail_status(r.id).await.unwrap();
+    assert!(status[0].sent_at.is_some());
+    assert_eq!(status[0].attempts, 2);
+    assert!(lease_all(store).await.is_empty());
+    assert!(matches!(
+        store.mail_failed(b + 1000, "x", None).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn reminders_are_recorded_once(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("ann@example.com");
+    let ids = create_many(store, "REMIND", 2, &ann, v).await;
+    assert!(
+        store
+            .reminder_once(ids[0], "legal:2026-04-30")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .reminder_once(ids[0], "legal:2026-04-30")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reminder_once(ids[0], "promised:2026-04-09")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reminder_once(ids[1], "legal:2026-04-30")
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.reminder_once(ids[1] + 1000, "legal:2026-04-30").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.reminder_once(ids[1], "").await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // Several nodes running the reminder job at once: one of them sends it.
+    let other = db.reconnect().await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = if i % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        let id = ids[1];
+        tasks.push(tokio::spawn(async move {
+            store.reminder_once(id, "legal:2026-07-30").await
+        }));
+    }
+    let mut firsts = 0;
+    for t in tasks {
+        firsts += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(firsts, 1);
+    other.close().await;
+}
+
+async fn the_request_workflow_leaves_an_intact_audit_chain_without_personal_data(db: TestDb) {
+    let store = &db.store;
+    let v = version(store).await;
+    let ann = email("Ann.Example@example.com");
+    let ids = create_many(store, "FLOW", 3, &ann, v).await;
+    let r = store
+        .create_request(&NewRequest {
+            mail: vec![letter("ann.example@example.com", "acknowledgement")],
+            ..new_request("R-FLOW-MAIN", &ann, v)
+        })
+        .await
+        .unwrap();
+    store.store_code(r.id, &[9; 32]).await.unwrap();
+    let d = |action: &str, from: RequestState, to: RequestState| {
+        serde_json::json!({ "action": action, "from": from.key(), "to": to.key() }).to_string()
+    };
+    use RequestState as S;
+    let path = [
+        ("code_sent", S::Received, S::AwaitingVerification),
+        ("verified", S::AwaitingVerification, S::Verified),
+        ("started", S::Verified, S::InProgress),
+        ("waiting_for_tasks", S::InProgress, S::WaitingForTasks),
+        ("completed", S::WaitingForTasks, S::Completed),
+    ];
+    for (action, from, to) in path {
+        let details = d(action, from, to);
+        store
+            .change_request(
+                r.id,
+                &ombud_store::Change {
+                    mail: vec![letter("ann.example@example.com", action)],
+                    ..change(action, Some(from), Some(to), &details)
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for id in &ids {
+        let details = d("withdrawn", S::Received, S::Withdrawn);
+        store
+            .change_request(
+                *id,
+                &change("withdrawn", Some(S::Received), Some(S::Withdrawn), &details),
+            )
+            .await
+            .unwrap();
+        assert!(store.reminder_once(*id, "legal:2026-04-30").await.unwrap());
+    }
+    for m in store.lease_mail(100, HOUR).await.unwrap() {
+        store.mail_sent(m.id).await.unwrap();
+    }
+    let done = store.request(r.id).await.unwrap().unwrap();
+    assert_eq!(done.state, S::Completed);
+    assert_eq!(store.request_timeline(r.id).await.unwrap().len(), 6);
+    assert!(
+        store
+            .mail_status(r.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.sent_at.is_some())
+    );
+    assert_eq!(request_audit(store).await.len(), 4 + 5 + 3);
+
+    let report = store.verify_audit().await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    audit_never_mentions(store, "ann.example").await;
+    audit_never_mentions(store, "Ann Example").await;
 }

@@ -21,6 +21,7 @@ mod audit;
 mod consent;
 mod deadline;
 mod policy;
+mod request;
 mod serve;
 
 use std::path::Path;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deadline(args) => deadline::run(&args),
         Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(&args),
         Command::Consent(c) => consent::run(c),
+        Command::Request(c) => request::run(*c),
         Command::Serve(args) => serve::serve(args),
         Command::Demo(args) => serve::demo(args),
         Command::Migrate(args) => serve::migrate(args),

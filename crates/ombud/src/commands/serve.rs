@@ -84,6 +84,12 @@ fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<E
         getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
         settings.api_token = Some(hex::encode(bytes).into());
     }
+    if demo && settings.secret_key.is_none() {
+        // The privacy centre's identity codes are keyed with it.
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+        settings.secret_key = Some(hex::encode(bytes).into());
+    }
     ombud_server::init_tracing(&settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -131,16 +137,17 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
     for (label, path) in [
         ("Privacy notice", "/privacy"),
         ("Banner on a sample page", "/c/demo"),
+        ("Privacy centre", "/privacy-centre"),
         ("Notice as Markdown", "/privacy.md"),
         ("Policy in force", "/api/v1/policy"),
         ("Policy versions", "/api/v1/policy/versions"),
         ("OpenAPI", "/openapi.json"),
         ("Health", "/healthz"),
     ] {
-        let _ = writeln!(text, "  {label:<21} {public}{path}");
+        let _ = writeln!(text, "  {label:<24} {public}{path}");
     }
     if let Some(m) = listeners.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
-        let _ = writeln!(text, "  {:<21} http://{m}/metrics", "Metrics");
+        let _ = writeln!(text, "  {:<24} http://{m}/metrics", "Metrics");
     }
     if let Some(token) = &settings.api_token {
         use secrecy::ExposeSecret as _;
@@ -149,6 +156,17 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
             "\nAPI token for this run: {}\n  e.g. curl -H 'Authorization: Bearer {}' '{public}/api/v1/consent/check?subject=email:ann@example.com&purpose=marketing'",
             token.expose_secret(),
             token.expose_secret()
+        );
+    }
+    if settings.smtp.is_none() {
+        let dir = settings
+            .mail_dir
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("mail"));
+        let _ = writeln!(
+            text,
+            "\nNo SMTP relay is configured: codes and letters are written to {}",
+            dir.display()
         );
     }
     let db = match &settings.database_url {

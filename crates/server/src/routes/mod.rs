@@ -10,6 +10,7 @@ mod health;
 mod notice;
 mod openapi;
 mod policy;
+mod requests;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -37,6 +38,7 @@ use crate::state::AppState;
         (name = "policy", description = "Policy versions"),
         (name = "meta", description = "This API's own description"),
         (name = "consent", description = "The consent ledger, the cookie banner and consent checks"),
+        (name = "requests", description = "Rights requests: the privacy centre and the staff API"),
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -83,4 +85,13 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(consent::check))
         .routes(routes!(consent::link))
         .routes(routes!(consent::proof))
+        .routes(routes!(crate::centre::form))
+        .routes(routes!(crate::centre::submit))
+        .routes(routes!(crate::centre::verify_page, crate::centre::verify))
+        .routes(routes!(crate::centre::resend))
+        .routes(routes!(crate::centre::status))
+        .routes(routes!(requests::create, requests::list))
+        .routes(routes!(requests::show))
+        .routes(routes!(requests::act))
+        .routes(routes!(requests::send_code))
 }

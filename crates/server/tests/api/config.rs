@@ -152,12 +152,16 @@ fn database_url_and_its_file_in_one_layer_is_an_error() {
 fn debug_never_shows_the_database_password() {
     let s = load(
         None,
-        &[("OMBUD_DATABASE_URL", "postgres://u:secret@host/db")],
+        &[
+            ("OMBUD_DATABASE_URL", "postgres://u:pw-4711@host/db"),
+            ("OMBUD_SECRET_KEY", "key-0815-key-0815-key-0815-key-0815"),
+        ],
         &Overrides::default(),
     )
     .unwrap();
     let debug = format!("{s:?}");
-    assert!(!debug.contains("secret"), "{debug}");
+    assert!(!debug.contains("pw-4711"), "{debug}");
+    assert!(!debug.contains("key-0815"), "{debug}");
     assert!(!debug.contains("host"), "{debug}");
     assert!(debug.contains("postgres:[redacted]"), "{debug}");
     assert!(debug.contains("listen"), "{debug}");

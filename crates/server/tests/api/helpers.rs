@@ -24,6 +24,8 @@ pub struct TestApp {
     pub store: Store,
     /// The policy the server was started with.
     pub policy: Loaded,
+    /// The settings the server was started with.
+    pub settings: Settings,
     /// The data folder; shared so that a second server can be started on the same database.
     pub dir: Arc<TempDir>,
     pub client: reqwest::Client,
@@ -86,13 +88,35 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_at(dir, ombud_policy::example::impero()).await
 }
 
+/// The server's secret key in tests.
+pub const TEST_SECRET: &str = "test-secret-key-0123456789abcdef-0123456789";
+
+/// A server that sends its mail to a real SMTP server on loopback.
+pub async fn spawn_app_with_mail() -> (TestApp, ombud_testkit::SmtpSink) {
+    let sink = ombud_testkit::SmtpSink::start();
+    let dir = Arc::new(tempfile::tempdir().expect("temporary folder"));
+    let mut settings = test_settings(dir.path());
+    settings.smtp = Some(ombud_testkit::smtp_settings(sink.port()));
+    settings.mail_from = Some("Impero Privacy <privacy@impero.test>".to_owned());
+    settings.secret_key = Some(TEST_SECRET.into());
+    let app = spawn_with(dir, ombud_policy::example::impero(), settings).await;
+    (app, sink)
+}
+
 /// A server with `policy` on the store in `dir` (created there if missing).
 pub async fn spawn_app_at(dir: Arc<TempDir>, policy: PolicySource) -> TestApp {
-    init_test_log();
     let settings = test_settings(dir.path());
+    spawn_with(dir, policy, settings).await
+}
+
+/// A server with `policy` and `settings` on the store in `dir`.
+pub async fn spawn_with(dir: Arc<TempDir>, policy: PolicySource, settings: Settings) -> TestApp {
+    init_test_log();
     let store = settings.open_store().await.expect("open the test store");
     let policy = load_policy(policy);
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_addr = public.local_addr().unwrap();
+    let settings_copy = settings.clone();
     let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = url(public.local_addr().unwrap());
     let metrics_address = url(metrics.local_addr().unwrap());
@@ -112,12 +136,15 @@ pub async fn spawn_app_at(dir: Arc<TempDir>, policy: PolicySource) -> TestApp {
             ombud_server::start(&settings, store, policy, listeners, stop).await
         }
     });
+    let mut settings = settings_copy;
+    settings.listen = public_addr;
 
     let app = TestApp {
         address,
         metrics_address,
         store,
         policy,
+        settings,
         dir,
         client: reqwest::Client::builder()
             .no_proxy()
@@ -315,5 +342,18 @@ impl TestApp {
 
     pub async fn consent_event_count(&self) -> i64 {
         self.store.consent_event_count().await.unwrap()
+    }
+}
+
+impl TestApp {
+    /// Runs SQL on the store's SQLite file behind the server's back (to make time pass).
+    pub async fn raw_sql(&self, sql: &'static str) {
+        use sqlx::Connection as _;
+        let path = self.dir.path().join("ombud.db");
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
     }
 }

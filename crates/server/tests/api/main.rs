@@ -15,3 +15,4 @@ mod metrics;
 mod notice;
 mod openapi;
 mod policy;
+mod requests;

@@ -1,5 +1,7 @@
 //! Runs one test body against a fresh SQLite file or a fresh PostgreSQL database.
 
+pub mod requests;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,91 @@
+//! Background work: sending queued letters, expiring unverified requests and reminding the
+//! privacy contact point of deadlines. Every node runs it; the store's leases make sure a letter
+//! goes out once even when several nodes share a database.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use ombud_mail::Outgoing;
+use tokio::sync::watch;
+
+use crate::requests::RequestService;
+
+/// How often queued letters are sent.
+const OUTBOX_EVERY: Duration = Duration::from_secs(2);
+/// How often expiry and reminders run.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+/// How long a node holds a letter it is sending before another may take it.
+const LEASE: Duration = Duration::from_secs(300);
+/// Delays before retrying a letter whose sending failed; after the last it is given up.
+const RETRIES_MIN: [i64; 6] = [1, 5, 15, 60, 240, 720];
+
+/// Runs until `stop` turns true.
+pub async fn run(service: RequestService, mut stop: watch::Receiver<bool>) {
+    let mut outbox = tokio::time::interval(OUTBOX_EVERY);
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tokio::select! {
+            changed = stop.changed() => {
+                // A dropped sender means the server is gone too.
+                if changed.is_err() || *stop.borrow() { return; }
+            }
+            _ = outbox.tick() => {
+                if let Err(e) = send_outbox(&service).await {
+                    tracing::warn!(error = %e, "sending queued letters failed");
+                }
+            }
+            _ = housekeeping.tick() => {
+                match service.expire_unverified().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "unverified requests expired"),
+                    Err(e) => tracing::warn!(error = %e, "expiring unverified requests failed"),
+                }
+                match service.send_reminders().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reminders = n, "deadline reminders queued"),
+                    Err(e) => tracing::warn!(error = %e, "queuing reminders failed"),
+                }
+            }
+        }
+    }
+}
+
+/// Sends what is due in the outbox. Returns how many were sent.
+pub async fn send_outbox(service: &RequestService) -> Result<usize, ombud_store::StoreError> {
+    let store = service.store();
+    let mut sent = 0;
+    for m in store.lease_mail(20, LEASE).await? {
+        let out = Outgoing {
+            to: m.to.clone(),
+            subject: m.subject.clone(),
+            text: m.body.clone(),
+            headers: Vec::new(),
+        };
+        match service.delivery().send(&out).await {
+            Ok(()) => {
+                store.mail_sent(m.id).await?;
+                sent += 1;
+            }
+            Err(e) => {
+                let retry = usize::try_from(m.attempts)
+                    .ok()
+                    .and_then(|a| RETRIES_MIN.get(a))
+                    .filter(|_| e.is_transient())
+                    .and_then(|min| {
+                        Timestamp::now()
+                            .checked_add(jiff::SignedDuration::from_mins(*min))
+                            .ok()
+                    });
+                // The error text of a mail library can quote addresses; store its kind only.
+                let reason = if e.is_transient() {
+                    "temporary delivery failure"
+                } else {
+                    "permanent delivery failure"
+                };
+                tracing::warn!(letter = m.id, kind = %m.kind, reason, "a letter was not delivered");
+                store.mail_failed(m.id, reason, retry).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
