@@ -237,6 +237,7 @@ pub enum RequestCommand {
 #[derive(Debug, Args)]
 pub struct RefArgs {
     /// The request's reference, e.g. R-7K2M-Q9XD-A1B2.
+    /// The request's reference.
     pub reference: String,
     #[command(flatten)]
     pub server: ServerArgs,
@@ -244,7 +245,9 @@ pub struct RefArgs {
 
 #[derive(Debug, Args)]
 pub struct NoteArgs {
+    /// The request's reference.
     pub reference: String,
+    /// A note for the request's timeline.
     #[arg(long)]
     pub note: Option<String>,
     #[command(flatten)]
@@ -253,6 +256,7 @@ pub struct NoteArgs {
 
 #[derive(Debug, Args)]
 pub struct ReasonArgs {
+    /// The request's reference.
     pub reference: String,
     /// The reason, or how (for verify), or the text (for note).
     pub text: String,
@@ -262,10 +266,12 @@ pub struct ReasonArgs {
 
 #[derive(Debug, Args)]
 pub struct FeeArgs {
+    /// The request's reference.
     pub reference: String,
     /// The fee, e.g. "250 DKK".
     #[arg(long)]
     pub amount: String,
+    /// Why the request is manifestly unfounded or excessive; it goes in the letter.
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -274,6 +280,7 @@ pub struct FeeArgs {
 
 #[derive(Debug, Args)]
 pub struct ForwardArgs {
+    /// The request's reference.
     pub reference: String,
     /// The controller's name.
     #[arg(long)]
@@ -309,8 +316,10 @@ pub struct CreateRequestArgs {
     /// or withdraw_consent.
     #[arg(long)]
     pub kind: String,
+    /// The person's e-mail address (codes and letters go there).
     #[arg(long)]
     pub email: String,
+    /// The person's name, as they gave it.
     #[arg(long)]
     pub name: Option<String>,
     /// email, phone, letter or in_person.
@@ -322,13 +331,16 @@ pub struct CreateRequestArgs {
     /// en or da: the language of the letters.
     #[arg(long, default_value = "en")]
     pub lang: String,
+    /// Rectification: what is wrong and what it should say.
     #[arg(long)]
     pub corrections: Option<String>,
     /// A purpose id (objection, withdrawal of consent); repeat for several.
     #[arg(long = "purpose")]
     pub purposes: Vec<String>,
+    /// Restriction or objection: the person's reason.
     #[arg(long)]
     pub reason: Option<String>,
+    /// Anything else the person wrote.
     #[arg(long)]
     pub message: Option<String>,
     /// The customer that put the data in the platform.

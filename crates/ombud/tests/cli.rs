@@ -349,28 +349,19 @@ fn demo_serves_the_notice_and_stops_on_sigterm() {
 #[test]
 fn consent_commands_read_the_ledger() {
     use ombud_domain::consent::{Method, SubjectKey, Target};
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_policy();
     let db = dir.path().join("ombud.db");
     let url = format!("sqlite://{}", db.display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let store = ombud_store::Store::open_sqlite(&db).await.unwrap();
-        let loaded = ombud_policy::load(
-            ombud_policy::example::impero(),
-            jiff::civil::date(2026, 11, 29),
-        )
-        .unwrap();
-        let version = ombud_server::activate(&store, &loaded).await.unwrap();
+        let version = store.current_policy().await.unwrap().unwrap().id;
         let ann = SubjectKey::parse("email:ann@example.com").unwrap();
         let event = |granted: bool, at: i64| ombud_store::NewConsentEvent {
             subject: ann.clone(),
             target: Target::parse("purpose:marketing").unwrap(),
             granted,
             method: Method::Form,
-            policy_version: version.id,
+            policy_version: version,
             wording_hash: None,
             gpc: false,
             source: None,
@@ -459,4 +450,140 @@ fn consent_commands_read_the_ledger() {
         "the export was audited and the chain holds: {}",
         stdout(&verify)
     );
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A data folder whose SQLite database has the example policy in force.
+fn data_dir_with_policy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ombud.db");
+    runtime().block_on(async {
+        let store = ombud_store::Store::open_sqlite(&db).await.unwrap();
+        let loaded = ombud_policy::load(
+            ombud_policy::example::impero(),
+            jiff::tz::TimeZone::UTC
+                .to_datetime(jiff::Timestamp::now())
+                .date(),
+        )
+        .unwrap();
+        ombud_server::activate(&store, &loaded).await.unwrap();
+        store.close().await;
+    });
+    dir
+}
+
+#[test]
+fn request_commands_run_the_workflow() {
+    let dir = data_dir_with_policy();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["request"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", data]);
+        ombud(&all)
+    };
+    let created = run(&[
+        "create",
+        "--kind",
+        "erasure",
+        "--email",
+        "per@example.com",
+        "--channel",
+        "phone",
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let reference = stdout(&created)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(reference.starts_with("R-"), "{}", stdout(&created));
+    assert!(
+        stdout(&created).contains("received (phone)"),
+        "{}",
+        stdout(&created)
+    );
+
+    // Refused transitions exit non-zero with the reason, and change nothing.
+    let early = run(&["complete", &reference]);
+    assert!(!early.status.success());
+    assert!(
+        stderr(&early).contains("cannot be completed"),
+        "{}",
+        stderr(&early)
+    );
+
+    for step in [
+        vec!["verify", &reference, "called the number on file"],
+        vec!["start", &reference],
+        vec!["extend", &reference, "Twelve systems to search"],
+        vec!["complete", &reference, "--note", "erased"],
+    ] {
+        let o = run(&step);
+        assert!(o.status.success(), "{step:?}: {}", stderr(&o));
+    }
+    let again = run(&["extend", &reference, "again"]);
+    assert!(!again.status.success(), "a closed request is not extended");
+
+    let show = run(&["show", &reference]);
+    let text = stdout(&show);
+    for expected in [
+        "completed (phone)",
+        "received -> verified",
+        "verified -> in_progress",
+        "extended",
+        "in_progress -> completed",
+        "extension_notice",
+        "completion",
+        "cli:",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    let open = run(&["list", "--open"]);
+    assert!(
+        !stdout(&open).contains(&reference),
+        "a completed request is not open"
+    );
+    let all = run(&["list"]);
+    assert!(stdout(&all).contains(&reference));
+}
+
+#[test]
+fn request_create_refuses_bad_input_and_stores_nothing() {
+    let dir = data_dir_with_policy();
+    let data = dir.path().to_str().unwrap();
+    for (args, says) in [
+        (vec!["--kind", "fly", "--email", "a@example.com"], "fly"),
+        (
+            vec!["--kind", "access", "--email", "not-an-address"],
+            "e-mail",
+        ),
+        (
+            vec![
+                "--kind",
+                "access",
+                "--email",
+                "a@example.com",
+                "--received",
+                "2026-02-30",
+            ],
+            "2026-02-30",
+        ),
+    ] {
+        let mut all = vec!["request", "create"];
+        all.extend(args);
+        all.extend(["--data-dir", data]);
+        let o = ombud(&all);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(says), "{says} in {}", stderr(&o));
+    }
+    let list = ombud(&["request", "list", "--data-dir", data]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(!stdout(&list).contains("R-"), "{}", stdout(&list));
 }

@@ -139,6 +139,11 @@ pub async fn start(
     let state = AppState::prepare(settings, store, &policy)
         .await
         .map_err(ServerError::Activate)?;
+    if settings.secret_key.is_none() {
+        tracing::warn!(
+            "no secret_key is set: the privacy centre cannot send identity codes until one is"
+        );
+    }
     if !policy.warnings.is_empty() {
         tracing::warn!(
             warnings = policy.warnings.len(),

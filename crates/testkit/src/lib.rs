@@ -83,6 +83,20 @@ impl std::fmt::Debug for SmtpSink {
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// `python3`, seeing the packages `scripts/install-test-deps` put in the repository's
+/// `.test-deps/python` (installed there so the system's Python is left alone).
+fn python() -> Command {
+    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.test-deps/python");
+    let mut path = std::ffi::OsString::from(local);
+    if let Some(existing) = std::env::var_os("PYTHONPATH") {
+        path.push(":");
+        path.push(existing);
+    }
+    let mut command = Command::new("python3");
+    command.env("PYTHONPATH", path);
+    command
+}
+
 impl SmtpSink {
     /// Starts the server and waits until it greets on its port.
     ///
@@ -90,7 +104,7 @@ impl SmtpSink {
     /// When `python3` or its `aiosmtpd` module is missing (run `scripts/install-test-deps`),
     /// or when the server does not come up.
     pub fn start() -> SmtpSink {
-        let check = Command::new("python3")
+        let check = python()
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -115,7 +129,7 @@ impl SmtpSink {
             let port = free_port();
             let log_path = maildir.path().join("aiosmtpd.log");
             let log = std::fs::File::create(&log_path).expect("create the sink's log file");
-            let mut child = Command::new("python3")
+            let mut child = python()
                 .args(["-m", "aiosmtpd", "-n", "-l"])
                 .arg(format!("127.0.0.1:{port}"))
                 .args(["-c", "aiosmtpd.handlers.Mailbox"])

@@ -76,11 +76,20 @@ async fn dispatch(service: &RequestService, command: RequestCommand) -> anyhow::
         RequestCommand::Show(a) => show(service, &a.reference).await,
         RequestCommand::Create(a) => {
             let kind = RequestType::parse(&a.kind).with_context(|| {
-                format!("--kind: use one of {}", RequestType::keys().join(", "))
+                format!(
+                    "--kind `{}` is not a right; use one of {}",
+                    a.kind,
+                    RequestType::keys().join(", ")
+                )
             })?;
             let channel = Channel::parse(&a.channel)
                 .filter(|c| !matches!(c, Channel::Web | Channel::Api))
-                .context("--channel: use email, phone, letter or in_person")?;
+                .with_context(|| {
+                    format!(
+                        "--channel `{}`: use email, phone, letter or in_person",
+                        a.channel
+                    )
+                })?;
             let received = a
                 .received
                 .as_deref()
@@ -178,10 +187,12 @@ async fn list(
         ..RequestFilter::default()
     };
     if let Some(s) = &a.state {
-        filter.state =
-            Some(RequestState::parse(s).with_context(|| {
-                format!("--state: use one of {}", RequestState::keys().join(", "))
-            })?);
+        filter.state = Some(RequestState::parse(s).with_context(|| {
+            format!(
+                "--state `{s}` is not a state; use one of {}",
+                RequestState::keys().join(", ")
+            )
+        })?);
     }
     if let Some(days) = a.due_within {
         filter.legal_due_before = today

@@ -35,7 +35,49 @@ fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
         public_url: args.public_url.clone(),
         ..Overrides::default()
     };
-    Ok(Settings::load(args.config.as_deref(), &overrides)?)
+    let mut settings = Settings::load(args.config.as_deref(), &overrides)?;
+    if settings.secret_key.is_none() {
+        settings.secret_key = kept_secret(&settings.data_dir)?;
+    }
+    Ok(settings)
+}
+
+/// Where the demo keeps the secret it made, so that codes outlive a restart and
+/// `ombud request` on the same data directory can send them.
+const KEPT_SECRET: &str = "secret_key";
+
+/// The secret kept in the data directory, if one is.
+fn kept_secret(data_dir: &std::path::Path) -> anyhow::Result<Option<secrecy::SecretString>> {
+    let path = data_dir.join(KEPT_SECRET);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(Some(s.trim().to_owned().into())),
+        Ok(_) => anyhow::bail!(
+            "{} is shorter than 32 characters; delete it to have the demo make a new one",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Makes a random secret and keeps it in the data directory, readable by its owner only.
+fn keep_new_secret(data_dir: &std::path::Path) -> anyhow::Result<secrecy::SecretString> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+    let secret = hex::encode(bytes);
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let path = data_dir.join(KEPT_SECRET);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(secret.into())
 }
 
 /// Opens (and migrates) the store the settings point at.
@@ -86,9 +128,7 @@ fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<E
     }
     if demo && settings.secret_key.is_none() {
         // The privacy centre's identity codes are keyed with it.
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
-        settings.secret_key = Some(hex::encode(bytes).into());
+        settings.secret_key = Some(keep_new_secret(&settings.data_dir)?);
     }
     ombud_server::init_tracing(&settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
