@@ -1,4 +1,4 @@
-//! The cookie banner in a real browser: Debian's Chromium, driven by playwright-core from the
+//! The cookie banner and the privacy centre in a real browser: Debian's Chromium, driven by playwright-core from the
 //! node:test suite in `tests/browser/`, against the real `ombud serve` with the example policy.
 //!
 //! Two phases, two servers on one database:
@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TOKEN: &str = "browser-test-token-7f3a9c2e41d8";
+/// Keys the identity codes of the privacy centre tests.
+const SECRET_KEY: &str = "browser-test-secret-key-0c5e8b1d9a7f4e2c";
 /// The change that makes phase 2's policy a new version of the cookie section.
 const COOKIE_CHANGE: (&str, &str) = ("duration: 13 months", "duration: 12 months");
 
@@ -33,6 +35,8 @@ struct Server {
     child: Child,
     url: String,
     log: PathBuf,
+    /// Where the server writes the e-mails it sends (no SMTP relay is configured).
+    mail_dir: PathBuf,
 }
 
 impl Server {
@@ -59,6 +63,8 @@ impl Server {
             .args(["--listen", &listen, "--metrics-listen", "off", "--data-dir"])
             .arg(data_dir)
             .env("OMBUD_API_TOKEN", TOKEN)
+            .env("OMBUD_SECRET_KEY", SECRET_KEY)
+            .env("OMBUD_MAIL_DIR", data_dir.join("mail"))
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(out)
@@ -69,6 +75,7 @@ impl Server {
             child,
             url: format!("http://{listen}"),
             log,
+            mail_dir: data_dir.join("mail"),
         };
         server.wait_healthy(&listen);
         server
@@ -151,6 +158,7 @@ fn node_test(server: &Server, phase: &str, state_dir: &Path, files: &[&str]) {
         .env("OMBUD_API_TOKEN", TOKEN)
         .env("OMBUD_PHASE", phase)
         .env("OMBUD_STATE_DIR", state_dir)
+        .env("OMBUD_MAIL_DIR", &server.mail_dir)
         .env_remove("NODE_OPTIONS")
         .stdin(Stdio::null())
         .status()
