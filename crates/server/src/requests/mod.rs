@@ -59,6 +59,9 @@ pub enum RequestError {
     Invalid(String),
     #[error("no such request")]
     NotFound,
+    /// The request is not in a state where this can happen.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Transition(#[from] request::InvalidTransition),
     #[error("{0}")]
@@ -724,8 +727,12 @@ impl RequestService {
             StaffAction::ChargeFee { fee, reason } => {
                 let fee = required(fee, "Give the fee, e.g. 250 DKK.")?;
                 let reason = required(reason, "Give the reason; the person receives it.")?;
-                if record.state.is_closed() {
-                    return Err(RequestError::Invalid("The request is closed.".into()));
+                // The notice goes to the address, so only once it is confirmed.
+                if record.state.is_closed() || !record.state.is_verified() {
+                    return Err(RequestError::Conflict(format!(
+                        "a request that is {} cannot be charged a fee; only a verified, open one",
+                        record.state.key()
+                    )));
                 }
                 let letter = self.letter(
                     LetterKind::FeeNotice,

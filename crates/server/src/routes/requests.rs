@@ -176,6 +176,7 @@ pub(crate) fn error(e: RequestError) -> ApiError {
     match e {
         RequestError::Invalid(m) => ApiError::Unprocessable(m),
         RequestError::NotFound => ApiError::NotFound("The request"),
+        RequestError::Conflict(m) => ApiError::Conflict(format!("{m}.")),
         RequestError::Transition(t) => ApiError::Conflict(format!("{t}.")),
         RequestError::Extension(x) => ApiError::Conflict(format!("{x}.")),
         RequestError::Changed => {

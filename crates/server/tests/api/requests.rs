@@ -666,3 +666,69 @@ async fn unverified_requests_expire_and_reminders_go_to_the_contact_point() {
     );
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_repeated_request_is_flagged_and_a_fee_letter_states_the_reason_and_the_right_to_complain()
+ {
+    let (app, sink) = spawn_app_with_mail().await;
+    let body = json!({ "kind": "access", "email": "ha@example.test", "channel": "email" });
+    let first = create(&app, body.clone()).await;
+    assert!(first["repeat_of"].is_null());
+    let second = create(&app, body).await;
+    let reference = second["reference"].as_str().unwrap();
+    assert_eq!(
+        second["repeat_of"], first["reference"],
+        "flagged as a repeat of the first"
+    );
+    let other_right = create(
+        &app,
+        json!({ "kind": "erasure", "email": "ha@example.test", "channel": "email" }),
+    )
+    .await;
+    assert!(
+        other_right["repeat_of"].is_null(),
+        "another right is not a repeat"
+    );
+
+    let fee = json!({ "action": "charge_fee", "fee": "250 DKK", "reason": "The third copy of the same data this month." });
+    assert_eq!(
+        act(&app, reference, fee.clone()).await.status(),
+        409,
+        "no letter before the address is confirmed"
+    );
+    act(
+        &app,
+        reference,
+        json!({ "action": "verify", "how": "replied from the address" }),
+    )
+    .await;
+    let without_reason = act(
+        &app,
+        reference,
+        json!({ "action": "charge_fee", "fee": "250 DKK" }),
+    )
+    .await;
+    assert_eq!(without_reason.status(), 422);
+    let r = act(&app, reference, fee).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let d = detail(&app, reference).await;
+    assert_eq!(d["request"]["fee"], "250 DKK");
+    let letters = mail_to(&sink, "ha@example.test", 2).await;
+    let notice = letters
+        .iter()
+        .find(|m| m.text.contains("The fee is 250 DKK"))
+        .expect("the fee letter");
+    for expected in [
+        "The third copy of the same data this month.",
+        "Datatilsynet",
+        "judicial remedy",
+        "Art. 12(5)",
+    ] {
+        assert!(
+            notice.text.contains(expected),
+            "{expected} in {}",
+            notice.text
+        );
+    }
+    app.stop().await.unwrap();
+}
