@@ -587,3 +587,39 @@ fn request_create_refuses_bad_input_and_stores_nothing() {
     assert!(list.status.success(), "{}", stderr(&list));
     assert!(!stdout(&list).contains("R-"), "{}", stdout(&list));
 }
+
+#[test]
+fn serve_refuses_a_broken_letter_template_or_unusable_smtp_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("en")).unwrap();
+    let refusal = ombud_mail::Letters::builtin_source(ombud_mail::LetterKind::Refusal, "en")
+        .unwrap()
+        .replacen("{{ reason }}", "{{ reason }}\n{{ controler.name }}", 1);
+    std::fs::write(templates.join("en/refusal.txt"), refusal).unwrap();
+    let serve = |env: &[(&str, &std::ffi::OsStr)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ombud"));
+        cmd.args(["serve", "--policy", &example(), "--listen", "127.0.0.1:0"])
+            .args(["--metrics-listen", "off", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env_remove("OMBUD_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run ombud serve")
+    };
+    let broken = serve(&[("OMBUD_TEMPLATES_DIR", templates.as_os_str())]);
+    assert!(!broken.status.success());
+    let err = stderr(&broken);
+    assert!(
+        err.contains("refusal.txt") && err.contains("line") && err.contains("controler"),
+        "{err}"
+    );
+
+    let smtp = serve(&[
+        ("OMBUD_SMTP_HOST", "127.0.0.1".as_ref()),
+        ("OMBUD_SMTP_USERNAME", "ombud".as_ref()),
+    ]);
+    assert!(!smtp.status.success());
+    assert!(stderr(&smtp).contains("SMTP"), "{}", stderr(&smtp));
+}

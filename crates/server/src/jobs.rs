@@ -21,8 +21,10 @@ const RETRIES_MIN: [i64; 6] = [1, 5, 15, 60, 240, 720];
 
 /// Runs until `stop` turns true.
 pub async fn run(service: RequestService, mut stop: watch::Receiver<bool>) {
-    let mut outbox = tokio::time::interval(OUTBOX_EVERY);
-    let mut housekeeping = tokio::time::interval(HOUSEKEEPING_EVERY);
+    // The first rounds come one period after start, not during it.
+    let start = tokio::time::Instant::now();
+    let mut outbox = tokio::time::interval_at(start + OUTBOX_EVERY, OUTBOX_EVERY);
+    let mut housekeeping = tokio::time::interval_at(start + OUTBOX_EVERY, HOUSEKEEPING_EVERY);
     loop {
         tokio::select! {
             changed = stop.changed() => {

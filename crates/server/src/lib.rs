@@ -68,6 +68,8 @@ pub enum ServerError {
     Tracing(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the letter templates in templates_dir do not load: {0}")]
     Templates(#[source] ombud_mail::TemplateError),
+    #[error("the SMTP settings are not usable: {0}")]
+    Smtp(#[source] ombud_mail::MailError),
 }
 
 /// The sockets the server accepts connections on. The caller binds them, so that tests can
@@ -134,11 +136,8 @@ pub async fn start(
         settings.listen = addr;
     }
     let settings = &settings;
-    // A broken override of a letter template stops the start, with its file and line.
-    ombud_mail::Letters::load(settings.templates_dir.as_deref()).map_err(ServerError::Templates)?;
-    let state = AppState::prepare(settings, store, &policy)
-        .await
-        .map_err(ServerError::Activate)?;
+    // A broken override of a letter template or unusable SMTP settings stop the start.
+    let state = AppState::prepare(settings, store, &policy).await?;
     if settings.secret_key.is_none() {
         tracing::warn!(
             "no secret_key is set: the privacy centre cannot send identity codes until one is"

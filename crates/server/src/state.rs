@@ -82,15 +82,18 @@ impl AppState {
         settings: &Settings,
         store: Store,
         policy: &Loaded,
-    ) -> Result<AppState, StoreError> {
-        let version = activate(&store, policy).await?;
+    ) -> Result<AppState, crate::ServerError> {
+        use crate::ServerError::Activate;
+        let version = activate(&store, policy).await.map_err(Activate)?;
         let known = store
             .policy_versions()
-            .await?
+            .await
+            .map_err(Activate)?
             .into_iter()
             .map(|v| v.id)
             .collect();
-        let state = AppState::new(settings, store, policy, version);
+        let requests = request_service(settings, &store, &policy.policy, version.id)?;
+        let state = AppState::new(settings, store, policy, version, requests);
         if let Ok(mut k) = state.inner.known_versions.write() {
             *k = known;
         }
@@ -99,11 +102,12 @@ impl AppState {
 
     /// State for a version that is already activated. Starts the consent writer, so it must be
     /// called inside a Tokio runtime.
-    pub fn new(
+    fn new(
         settings: &Settings,
         store: Store,
         policy: &Loaded,
         version: PolicyVersion,
+        requests: RequestService,
     ) -> AppState {
         let p = &policy.policy;
         let public = settings.public_url();
@@ -130,7 +134,6 @@ impl AppState {
             }
         }
         let (writer, _task) = ConsentWriter::spawn(store.clone(), CONSENT_BATCH);
-        let requests = request_service(settings, &store, p, version.id);
         let mut known_versions = HashSet::new();
         known_versions.insert(version.id);
         AppState {
@@ -235,17 +238,16 @@ impl AppState {
     }
 }
 
-/// The request service for these settings: letters (with the operator's overrides, checked at
-/// start by [`crate::start`]), and SMTP or, without it, the mail folder.
+/// The request service for these settings: letters (with the operator's overrides, which must
+/// load), and SMTP or, without it, the mail folder. Needs a Tokio runtime (the SMTP pool).
 pub fn request_service(
     settings: &Settings,
     store: &Store,
     policy: &Policy,
     version: i64,
-) -> RequestService {
+) -> Result<RequestService, crate::ServerError> {
     let letters = ombud_mail::Letters::load(settings.templates_dir.as_deref())
-        .or_else(|_| ombud_mail::Letters::load(None))
-        .unwrap_or_else(|e| panic!("the built-in letter templates do not load: {e}"));
+        .map_err(crate::ServerError::Templates)?;
     let mail_from = settings
         .mail_from
         .clone()
@@ -254,13 +256,7 @@ pub fn request_service(
         Some(smtp) => {
             let mut smtp = smtp.clone();
             smtp.from = mail_from.clone();
-            match ombud_mail::Mailer::new(&smtp) {
-                Ok(m) => Delivery::Smtp(m),
-                Err(e) => {
-                    tracing::error!(error = %e, "SMTP settings are not usable; letters go to the mail folder");
-                    Delivery::Folder(settings.data_dir.join("mail"))
-                }
-            }
+            Delivery::Smtp(ombud_mail::Mailer::new(&smtp).map_err(crate::ServerError::Smtp)?)
         }
         None => Delivery::Folder(
             settings
@@ -269,7 +265,7 @@ pub fn request_service(
                 .unwrap_or_else(|| settings.data_dir.join("mail")),
         ),
     };
-    RequestService::new(
+    Ok(RequestService::new(
         store.clone(),
         Arc::new(policy.clone()),
         version,
@@ -283,7 +279,7 @@ pub fn request_service(
             repeat_window_days: settings.repeat_window_days,
             reminder_days: settings.reminder_days,
         },
-    )
+    ))
 }
 
 fn gzip(data: &[u8]) -> Bytes {

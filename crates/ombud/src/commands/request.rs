@@ -62,7 +62,7 @@ async fn service(args: &ServerArgs) -> anyhow::Result<RequestService> {
         .policy;
     Ok(ombud_server::request_service(
         &settings, &store, &policy, version.id,
-    ))
+    )?)
 }
 
 async fn dispatch(service: &RequestService, command: RequestCommand) -> anyhow::Result<ExitCode> {

@@ -639,7 +639,8 @@ async fn unverified_requests_expire_and_reminders_go_to_the_contact_point() {
     settings.unverified_expiry_hours = 0;
     settings.reminder_days = 40;
     let version = app.store.current_policy().await.unwrap().unwrap().id;
-    let service = ombud_server::request_service(&settings, &app.store, &app.policy.policy, version);
+    let service =
+        ombud_server::request_service(&settings, &app.store, &app.policy.policy, version).unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert!(service.expire_unverified().await.unwrap() >= 1);
     assert_eq!(
