@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod consent;
+pub mod datamap;
 pub mod deadline;
 pub mod email;
 pub mod policy;
