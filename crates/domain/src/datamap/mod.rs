@@ -243,6 +243,32 @@ pub struct RestrictionMarker {
     pub value: String,
 }
 
+/// One value of a column, as connectors read and write it. Numbers that do not fit (decimals),
+/// dates and times are text in the database's own notation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    /// The value as text for CSV and for display: NULL is empty, bytes are hex.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::Bytes(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        }
+    }
+}
+
 impl DataMap {
     pub fn system(&self, id: &SystemId) -> Option<&MappedSystem> {
         self.systems.iter().find(|s| &s.system == id)
