@@ -13,6 +13,7 @@
 //! figment merges the layers and remembers which layer supplied each key, so every error
 //! names the key and the place it came from ("`listen` in environment variable OMBUD_LISTEN").
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -126,6 +127,10 @@ pub struct Settings {
     pub repeat_window_days: u32,
     /// Working days before a due date that the contact point is reminded.
     pub reminder_days: u32,
+    /// The organisation's databases that the data map's systems name, by connection name:
+    /// `[connections]` in the file (`name = "postgres://…"` or `name_file = "/run/secrets/…"`),
+    /// or `OMBUD_CONNECTION_<NAME>` / `OMBUD_CONNECTION_<NAME>_FILE`.
+    pub connections: BTreeMap<String, SecretString>,
 }
 
 impl Default for Settings {
@@ -150,6 +155,7 @@ impl Default for Settings {
             unverified_expiry_hours: 72,
             repeat_window_days: 90,
             reminder_days: 2,
+            connections: BTreeMap::new(),
         }
     }
 }
@@ -197,6 +203,14 @@ impl fmt::Debug for Settings {
             .field("mail_from", &self.mail_from)
             .field("mail_dir", &self.mail_dir)
             .field("templates_dir", &self.templates_dir)
+            .field(
+                "connections",
+                &self
+                    .connections
+                    .iter()
+                    .map(|(name, url)| (name.as_str(), Redacted(redact_url(url.expose_secret()))))
+                    .collect::<BTreeMap<_, _>>(),
+            )
             .finish()
     }
 }
@@ -432,6 +446,8 @@ struct Raw {
     unverified_expiry_hours: Option<u32>,
     repeat_window_days: Option<u32>,
     reminder_days: Option<u32>,
+    #[serde(default)]
+    connections: BTreeMap<String, String>,
 }
 
 /// Accepts an address, `"off"` (and friends) or `false`.
@@ -641,6 +657,7 @@ impl Settings {
             });
         }
 
+        let connections = resolve_connections(raw.connections, &origin("connections"))?;
         Ok(Settings {
             listen: overrides.listen.unwrap_or(raw.listen),
             metrics_listen: match overrides.metrics_listen {
@@ -667,6 +684,7 @@ impl Settings {
             unverified_expiry_hours: raw.unverified_expiry_hours.unwrap_or(72),
             repeat_window_days: raw.repeat_window_days.unwrap_or(90),
             reminder_days: raw.reminder_days.unwrap_or(2),
+            connections,
         })
     }
 
@@ -786,6 +804,12 @@ log_filter = "info"
 # unverified_expiry_hours = 72
 # repeat_window_days = 90
 # reminder_days = 2
+
+# The organisation's databases, by the connection name the policy's data map gives its systems.
+# Prefer OMBUD_CONNECTION_<NAME> (or <name>_file = "/run/secrets/…") to writing passwords here.
+# [connections]
+# trial_db = "sqlite:///var/lib/ombud/trial.db"
+# shop_file = "/run/secrets/shop-database-url"
 "#;
 
 fn defaults_dict() -> Dict {
@@ -827,7 +851,14 @@ fn file_layer(path: &Path) -> Result<Layer, ConfigError> {
 /// `OMBUD_DATA_DIR=2024` into a number and then fail to read it as a path.
 fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> Layer {
     let mut dict = Dict::new();
+    let mut connections = Dict::new();
     for (name, value) in env {
+        if let Some(conn) = name.strip_prefix(CONNECTION_PREFIX) {
+            if !value.is_empty() {
+                connections.insert(conn.to_ascii_lowercase(), Value::from(value));
+            }
+            continue;
+        }
         let Some(key) = name.strip_prefix(ENV_PREFIX) else {
             continue;
         };
@@ -837,10 +868,61 @@ fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> Layer {
             dict.insert(key, Value::from(value));
         }
     }
+    if !connections.is_empty() {
+        dict.insert("connections".into(), Value::from(connections));
+    }
     Layer {
         metadata: Metadata::named(ENV_NAME),
         dict,
     }
+}
+
+/// The prefix of the variables that name the organisation's databases.
+const CONNECTION_PREFIX: &str = "OMBUD_CONNECTION_";
+
+/// `[connections]` entries: `name = "url"` or `name_file = "path"` (the URL read from the
+/// file, trimmed). Names are lower-case letters, digits and `_`.
+fn resolve_connections(
+    raw: BTreeMap<String, String>,
+    origin: &Origin,
+) -> Result<BTreeMap<String, SecretString>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (key, value) in raw {
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: format!("connections.{key}"),
+            origin: origin.layer(),
+            reason,
+        };
+        let (name, url) = match key.strip_suffix("_file") {
+            Some(name) => {
+                let text = std::fs::read_to_string(&value)
+                    .map_err(|e| invalid(format!("cannot read {value}: {e}")))?;
+                (name.to_owned(), text.trim().to_owned())
+            }
+            None => (key.clone(), value),
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(invalid(
+                "a connection name is lower-case letters, digits and `_`".to_owned(),
+            ));
+        }
+        let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        if !["postgres", "postgresql", "mysql", "mariadb", "sqlite"].contains(&scheme) {
+            return Err(invalid(
+                "must be a postgres://, mysql:// or sqlite: URL".to_owned(),
+            ));
+        }
+        if out.insert(name.clone(), SecretString::from(url)).is_some() {
+            return Err(invalid(format!(
+                "`{name}` is set both directly and as `{name}_file`"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// Turns figment's first error into ours, naming the key and its layer.

@@ -264,3 +264,56 @@ fn the_example_config_parses_to_the_defaults_and_names_every_key() {
         );
     }
 }
+
+#[test]
+fn connections_come_from_the_file_the_environment_and_secret_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = write(dir.path(), "shop-url", "postgres://shop:pw-shop@db/shop\n");
+    let file = write(
+        dir.path(),
+        "ombud.toml",
+        &format!(
+            "[connections]\ntrial_db = \"sqlite:///tmp/trial.db\"\nshop_file = \"{}\"\n",
+            secret.display()
+        ),
+    );
+    let s = load(
+        Some(&file),
+        &[("OMBUD_CONNECTION_CRM", "mysql://crm:pw-crm@h/crm")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    let urls: Vec<(&str, &str)> = s
+        .connections
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose_secret()))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            ("crm", "mysql://crm:pw-crm@h/crm"),
+            ("shop", "postgres://shop:pw-shop@db/shop"),
+            ("trial_db", "sqlite:///tmp/trial.db"),
+        ]
+    );
+    let debug = format!("{s:?}");
+    assert!(
+        !debug.contains("pw-") && debug.contains("trial_db"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn a_connection_that_is_not_a_database_url_is_refused() {
+    let err = load(
+        None,
+        &[("OMBUD_CONNECTION_SHOP", "https://user:pw-x@example.com")],
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("connections.shop") && !text.contains("pw-x"),
+        "{text}"
+    );
+}
