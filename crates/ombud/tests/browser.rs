@@ -183,6 +183,10 @@ fn changed_policy(into: &Path) -> PathBuf {
     let mut changed = 0;
     for entry in fs::read_dir(repo_root().join("examples/impero")).expect("examples/impero") {
         let path = entry.expect("policy file").path();
+        // The policy files; not the demo database's script in `demo/`.
+        if !path.is_file() {
+            continue;
+        }
         let name = path.file_name().expect("file name").to_owned();
         let mut text = fs::read_to_string(&path).expect("policy file");
         if name == "cookies.yaml" {

@@ -1,9 +1,10 @@
 //! What changed between two policies: a summary in the policy's own terms (purposes, bases,
-//! recipients, cookies, retention) and a line diff of the files.
+//! recipients, cookies, retention, the data map) and a line diff of the files.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use ombud_domain::datamap::{Collection, MappedSystem};
 use ombud_domain::policy::*;
 
 use crate::source::PolicySource;
@@ -115,6 +116,34 @@ pub fn summary(old: &Policy, new: &Policy) -> Vec<String> {
             }
         },
     );
+    keyed(
+        &mut out,
+        "system",
+        &by_id(&old.data_map.systems, |s| s.system.as_str()),
+        &by_id(&new.data_map.systems, |s| s.system.as_str()),
+        |a, b, out| {
+            if a.connector != b.connector {
+                out.push(format!("connector {} → {}", a.connector, b.connector));
+            }
+            let (ta, tb) = (tables(a), tables(b));
+            for (name, c) in &ta {
+                match tb.get(name) {
+                    None => out.push(format!("table `{name}` removed")),
+                    Some(d) if c != d => out.push(format!("table `{name}` changed")),
+                    Some(_) => {}
+                }
+            }
+            for name in tb.keys().filter(|n| !ta.contains_key(*n)) {
+                out.push(format!("table `{name}` added"));
+            }
+            if a.instructions != b.instructions {
+                out.push("instructions changed".into());
+            }
+        },
+    );
+    if old.data_map.erasure != new.data_map.erasure {
+        out.push("erasure rules changed".into());
+    }
     if old.rights.working_days != new.rights.working_days {
         out.push(format!(
             "promised response time {} → {} working days",
@@ -128,6 +157,10 @@ pub fn summary(old: &Policy, new: &Policy) -> Vec<String> {
         ));
     }
     out
+}
+
+fn tables(s: &MappedSystem) -> BTreeMap<&str, &Collection> {
+    s.collections.iter().map(|c| (c.name.as_str(), c)).collect()
 }
 
 fn by_id<T>(items: &[T], id: impl Fn(&T) -> &str) -> BTreeMap<String, &T> {
@@ -225,7 +258,9 @@ mod tests {
                 .replace(
                     "  hotjar:\n    name: Hotjar\n    role: processor",
                     "  hotjar:\n    name: Hotjar\n    role: sub_processor",
-                );
+                )
+                .replace("identity: phone, type: text", "type: text")
+                .replace("    user.name: {fixed: erased}\n", "");
         }
         let a = load(old.clone(), today).unwrap();
         let b = load(new.clone(), today).unwrap();
@@ -234,7 +269,9 @@ mod tests {
             s,
             vec![
                 "recipient `hotjar`: role processor → sub_processor",
-                "retention rule `office_visits`: 30 days after visit → 14 days after visit"
+                "retention rule `office_visits`: 30 days after visit → 14 days after visit",
+                "system `trial_db`: table `trial_user` changed",
+                "erasure rules changed"
             ]
         );
         let text = text_diff(&old, &new);

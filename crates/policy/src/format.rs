@@ -76,9 +76,12 @@ pub struct PolicyFile {
     pub rights: Option<Sp<RightsDto>>,
     /// Marketing channels, topics and opt-out.
     pub marketing: Option<Sp<MarketingDto>>,
-    /// Systems of the data map, by id.
+    /// Systems of the data map, by id: the organisation's own databases (with their tables and
+    /// columns) and the services staff handle by hand.
     #[serde(default)]
     pub systems: Map<SystemDto>,
+    /// How columns of the data map are erased when a column does not say.
+    pub erasure: Option<Sp<ErasureDto>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -531,8 +534,257 @@ pub struct SystemDto {
     pub recipient: Option<Ref>,
     /// Where it is hosted.
     pub hosting: Option<String>,
-    /// How ombud reaches it (default `manual`).
+    /// How ombud reaches it (default `manual`): `manual` (staff handle requests by hand, following
+    /// `instructions`), `ombud` (ombud's own store), or a database: `postgres`, `mysql`, `sqlite`.
     pub connector: Option<Kw<model::ConnectorKind>>,
+    /// The name of the connection in the runtime configuration, which holds its URL (a secret, so
+    /// never in the policy). Default: the system id.
+    pub connection: Option<Sp<String>>,
+    /// For a system without a connector: what staff do for access, rectification, erasure,
+    /// restriction and objection requests.
+    pub instructions: Option<String>,
+    /// The tables that hold personal data, keyed by the table's name exactly as the database
+    /// spells it (quote odd names: `"Odd Table"`). Only for `postgres`, `mysql` and `sqlite`
+    /// systems.
+    #[serde(default)]
+    pub collections: Map<CollectionDto>,
+}
+
+/// A table of a database system.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionDto {
+    /// The schema (PostgreSQL) or database (MySQL) the table lives in; default: the
+    /// connection's.
+    pub schema: Option<String>,
+    /// Erase a person's rows by deleting them, rather than column by column (default false).
+    #[serde(default)]
+    pub delete_rows: bool,
+    /// Where the table itself records that processing of a row is restricted.
+    pub restriction: Option<Sp<RestrictionDto>>,
+    /// Ids of legal holds (under `legal_holds:`) that cover every row of the table, e.g.
+    /// invoices under the bookkeeping act: erasure becomes restriction while the hold lasts.
+    #[serde(default)]
+    pub legal_holds: Vec<Ref>,
+    /// The columns, keyed by the column's name exactly as the database spells it. List the
+    /// primary key, the columns that link tables, and every column that holds personal data;
+    /// `{}` declares a column with nothing more to say (a key).
+    #[serde(default)]
+    pub fields: Map<ColumnDto>,
+}
+
+/// A column of a table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDto {
+    /// Data category keys of what the column holds; none for a key that is no personal data by
+    /// itself.
+    #[serde(default)]
+    pub categories: Vec<Ref>,
+    /// The column holds an identity a request can start from: `email`, `phone`, `customer_id`,
+    /// or an identity of your own in lowercase letters, digits and `_`.
+    pub identity: Option<Sp<String>>,
+    /// The column is (part of) the table's primary key. Every table needs one: rows are
+    /// addressed by it. A primary key is never erased.
+    #[serde(default)]
+    pub primary_key: bool,
+    /// Columns whose values this one shares (foreign keys, or looser links). A request follows
+    /// them from a person's rows to their other rows.
+    #[serde(default)]
+    pub references: Vec<Sp<ReferenceDto>>,
+    /// How the column is erased: `null`, `hash` (keyed HMAC: equal values stay equal within one
+    /// erasure), `random`, `delete_row`, or `{fixed: "text"}`. Default: the `erasure:` rule for
+    /// its categories.
+    #[serde(default, deserialize_with = "explicit")]
+    #[schemars(with = "Option<StrategyDto>")]
+    pub erase: Option<Sp<StrategyDto>>,
+    /// The column type the map expects (`text`, `integer`, ...).
+    #[serde(rename = "type")]
+    pub data_type: Option<String>,
+}
+
+/// A link from one column to another.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceDto {
+    /// The system of the referenced column; default: this system.
+    pub system: Option<Ref>,
+    /// The referenced table.
+    pub collection: Sp<String>,
+    /// The referenced column.
+    pub field: Sp<String>,
+    /// Which way a request may follow the link: `from` (rows of the referenced table lead to
+    /// rows here), `to` (rows here lead to rows there) or `both` (default).
+    pub direction: Option<DirectionDto>,
+}
+
+/// Which way a request may follow a reference.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectionDto {
+    /// Rows of the referenced table lead to rows here.
+    From,
+    /// Rows here lead to rows of the referenced table.
+    To,
+    /// Both ways.
+    Both,
+}
+
+/// A column set to a value on a person's rows when their processing is restricted.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionDto {
+    /// The column; it need not be listed under `fields` (it holds no personal data).
+    pub column: Sp<String>,
+    /// The value that means "restricted", e.g. `true`, `1` or `Y`.
+    pub value: ScalarText,
+}
+
+/// The `erasure:` section.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureDto {
+    /// The strategy for a column that has no `erase` and matches no `by_category` rule
+    /// (default `null`).
+    #[serde(default, deserialize_with = "explicit")]
+    #[schemars(with = "Option<StrategyDto>")]
+    pub default: Option<Sp<StrategyDto>>,
+    /// Strategies by data category key; the most specific matching key wins, e.g.
+    /// `user.contact.email: hash` and `user.name: {fixed: "erased"}`.
+    #[serde(default)]
+    pub by_category: Map<Sp<StrategyDto>>,
+}
+
+/// How a column's values are erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategyDto {
+    Null,
+    Fixed(String),
+    Hash,
+    Random,
+    DeleteRow,
+}
+
+impl StrategyDto {
+    const KEYS: [&'static str; 4] = ["null", "hash", "random", "delete_row"];
+}
+
+impl<'de> Deserialize<'de> for StrategyDto {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StrategyVisitor;
+        impl<'de> Visitor<'de> for StrategyVisitor {
+            type Value = StrategyDto;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "an erasure strategy: null, hash, random, delete_row or {fixed: \"text\"}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StrategyDto, E> {
+                match v.trim() {
+                    "null" => Ok(StrategyDto::Null),
+                    "hash" => Ok(StrategyDto::Hash),
+                    "random" => Ok(StrategyDto::Random),
+                    "delete_row" => Ok(StrategyDto::DeleteRow),
+                    other => Err(E::custom(format!(
+                        "unknown erasure strategy `{other}`; expected one of: {}, or {{fixed: \"text\"}}",
+                        StrategyDto::KEYS.join(", ")
+                    ))),
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StrategyDto, E> {
+                Ok(StrategyDto::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<StrategyDto, E> {
+                Ok(StrategyDto::Null)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StrategyDto, A::Error> {
+                let mut fixed = None;
+                while let Some(key) = access.next_key::<String>()? {
+                    if key != "fixed" || fixed.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "unknown field `{key}` in an erasure strategy; expected `fixed`"
+                        )));
+                    }
+                    fixed = Some(access.next_value::<String>()?);
+                }
+                fixed.map(StrategyDto::Fixed).ok_or_else(|| {
+                    de::Error::custom("missing field `fixed` in an erasure strategy")
+                })
+            }
+        }
+        d.deserialize_any(StrategyVisitor)
+    }
+}
+
+impl JsonSchema for StrategyDto {
+    fn schema_name() -> Cow<'static, str> {
+        "Strategy".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An erasure strategy: `null`, `hash`, `random`, `delete_row`, or `{fixed: \"text\"}`.",
+            "anyOf": [
+                { "type": "null" },
+                { "type": "string", "enum": StrategyDto::KEYS },
+                {
+                    "type": "object",
+                    "properties": { "fixed": { "type": "string" } },
+                    "required": ["fixed"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+/// Reads a value that is present even when it is YAML `null` (which an `Option` field would
+/// read as absent): `erase: null` is the `null` strategy, not "no strategy".
+fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sp<StrategyDto>>, D::Error> {
+    Sp::<StrategyDto>::deserialize(d).map(Some)
+}
+
+/// A scalar (text, number or boolean) kept as its text.
+#[derive(Debug, Clone)]
+pub struct ScalarText(pub String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = ScalarText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a text, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_owned()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+impl JsonSchema for ScalarText {
+    fn schema_name() -> Cow<'static, str> {
+        "ScalarText".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A text, number or boolean, used as text.",
+            "type": ["string", "number", "boolean"]
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

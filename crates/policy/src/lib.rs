@@ -4,10 +4,15 @@
 //! Flow: [`PolicySource`] (the files) → `parse` (YAML → [`format::PolicyFile`], one per file,
 //! then merged) → `resolve` (references checked → domain [`Policy`]) → [`lint`] (legal weak
 //! spots as warnings). Rendering ([`render`]) only ever sees a resolved `Policy`.
+//!
+//! The data map (`systems:` with their `collections:`, and `erasure:`) resolves into
+//! [`Policy::data_map`](ombud_domain::policy::Policy::data_map); [`fides::import_fides`] turns a
+//! Fides dataset file into that format.
 
 pub mod diagnostic;
 pub mod diff;
 pub mod example;
+pub mod fides;
 pub mod format;
 pub mod lint;
 mod parse;

@@ -3,6 +3,7 @@
 //! consent, consent before marketing e-mail) whatever the wording says.
 
 use jiff::civil::{Date, date};
+use ombud_domain::datamap::CollectionRef;
 use ombud_domain::policy::*;
 use regex::Regex;
 
@@ -31,6 +32,7 @@ pub fn lint(
     rights(policy, locs, &mut out);
     sources(policy, locs, &mut out);
     unused_recipients(policy, locs, &mut out);
+    data_map(policy, locs, &mut out);
     wording(source, &mut out);
     out
 }
@@ -306,6 +308,84 @@ fn unused_recipients(policy: &Policy, locs: &Locations, out: &mut Vec<Diagnostic
                     .help("list it under the `recipients:` of the purposes it serves, or set `all_purposes: true`")
                     .why("GDPR Art. 30(1)(d): the record names the recipients of each activity"),
             );
+        }
+    }
+}
+
+/// Systems that requests cannot be carried out in: a manual one nobody knows how to handle, a
+/// database with no way to find a person, and tables of personal data no identity leads to.
+fn data_map(policy: &Policy, locs: &Locations, out: &mut Vec<Diagnostic>) {
+    let reached = policy.data_map.reachable_from_identities();
+    for s in &policy.data_map.systems {
+        let at = locs.get(&format!("systems.{}", s.system));
+        let uninstructed = s
+            .instructions
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty());
+        if s.connector == ConnectorKind::Manual && uninstructed {
+            let users: Vec<String> = policy
+                .purposes
+                .iter()
+                .filter(|p| p.systems.contains(&s.system))
+                .map(|p| format!("`{}`", p.id))
+                .collect();
+            if !users.is_empty() {
+                out.push(
+                    Diagnostic::warning("manual-system-without-instructions", at, format!("system `{}` has no connector and no `instructions`, but {} keep data in it", s.system, users.join(", ")))
+                        .help("add `instructions:` saying how staff find, export, correct, restrict and erase a person's data there; each request becomes a task for them with these instructions")
+                        .why("GDPR Art. 12(3) and 15–21: a request covers the person's data in every system"),
+                );
+            }
+        }
+        if s.collections.is_empty() {
+            continue;
+        }
+        let at_collection = |name: &str| CollectionRef {
+            system: s.system.clone(),
+            collection: name.to_owned(),
+        };
+        let has_identity = s
+            .collections
+            .iter()
+            .flat_map(|c| &c.fields)
+            .any(|f| f.identity.is_some());
+        let any_reached = s
+            .collections
+            .iter()
+            .any(|c| reached.contains(&at_collection(&c.name)));
+        if !has_identity && !any_reached {
+            out.push(
+                Diagnostic::warning("no-identity-field", at, format!("system `{}` has no identity field: requests cannot find anyone here", s.system))
+                    .help("mark the column that holds a person's e-mail address, phone number or customer id with `identity:`, or reference one of its tables from a system that has one")
+                    .why("GDPR Art. 15 and 17: access and erasure cover all of the person's data"),
+            );
+            continue;
+        }
+        for c in &s.collections {
+            if reached.contains(&at_collection(&c.name)) {
+                continue;
+            }
+            let personal: Vec<String> = c
+                .fields
+                .iter()
+                .filter(|f| {
+                    f.categories
+                        .iter()
+                        .any(|k| k.as_str() == "user" || k.as_str().starts_with("user."))
+                })
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            if !personal.is_empty() {
+                out.push(
+                    Diagnostic::warning(
+                        "unreachable-personal-data",
+                        locs.get(&format!("systems.{}.collections.{}", s.system, c.name)),
+                        format!("collection `{}:{}` holds personal data ({}) that no identity leads to", s.system, c.name, personal.join(", ")),
+                    )
+                    .help("add a reference from one of its columns to a table that requests reach (e.g. `user_id` to the users' `id`, direction `from`), or mark a column as `identity:`")
+                    .why("GDPR Art. 15 and 17: access and erasure cover all of the person's data"),
+                );
+            }
         }
     }
 }

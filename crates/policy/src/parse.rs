@@ -33,23 +33,29 @@ fn is_blank(text: &str) -> bool {
 }
 
 fn yaml_error(file: usize, err: &serde_saphyr::Error) -> Diagnostic {
+    let (loc, message) = located_message(file, err);
+    let (code, help) = classify(&message);
+    let mut d = Diagnostic::error(code, loc, message);
+    if let Some(help) = help {
+        d = d.help(help);
+    }
+    d
+}
+
+/// Where the parser failed, and its message without the position it starts with (the
+/// diagnostic shows that already).
+pub(crate) fn located_message(file: usize, err: &serde_saphyr::Error) -> (Loc, String) {
     let (line, col) = err
         .location()
         .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
     let full = err.to_string();
-    // The parser prefixes its message with the position, which the diagnostic shows already.
     let message = full.strip_prefix("error: ").unwrap_or(&full);
     let message = match message.split_once(": ") {
         Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
         _ => message,
     };
     let message = message.lines().next().unwrap_or(message).trim().to_owned();
-    let (code, help) = classify(&message);
-    let mut d = Diagnostic::error(code, Loc { file, line, col }, message);
-    if let Some(help) = help {
-        d = d.help(help);
-    }
-    d
+    (Loc { file, line, col }, message)
 }
 
 /// Names the kind of YAML mistake and says what to do about it.
@@ -135,7 +141,8 @@ pub(crate) fn merge(
             security,
             consent,
             rights,
-            marketing
+            marketing,
+            erasure
         );
         extend(&mut acc.data_subjects, file.data_subjects);
         extend(&mut acc.data_categories, file.data_categories);

@@ -12,6 +12,8 @@ use crate::format::*;
 use crate::source::PolicySource;
 use crate::span::{Loc, Sp};
 
+mod datamap;
+
 /// Where each item of a resolved policy was declared, keyed by a dotted path such as
 /// `purposes.events` or `purposes.events.legal_basis`. Lints use it to point at their finding.
 #[derive(Debug, Default, Clone)]
@@ -53,6 +55,7 @@ struct Declared {
     retention: BTreeSet<String>,
     cookie_categories: BTreeSet<String>,
     systems: BTreeSet<String>,
+    legal_holds: BTreeSet<String>,
 }
 
 pub(crate) struct Resolver<'d> {
@@ -280,7 +283,7 @@ impl<'d> Resolver<'d> {
             self.ids::<_, RecipientTag>("recipients", &doc.recipients);
         let (retention, retention_ids) =
             self.ids::<_, RetentionRuleTag>("retention", &doc.retention);
-        let (_, hold_ids) = self.ids::<_, LegalHoldTag>("legal_holds", &doc.legal_holds);
+        let (legal_holds, hold_ids) = self.ids::<_, LegalHoldTag>("legal_holds", &doc.legal_holds);
         let (cookie_categories, cookie_category_ids) =
             self.ids::<_, CookieCategoryTag>("cookie_categories", &doc.cookie_categories);
         let (_, collection_ids) =
@@ -294,6 +297,7 @@ impl<'d> Resolver<'d> {
             retention,
             cookie_categories,
             systems,
+            legal_holds,
         };
 
         let taxonomy = self.taxonomy(doc);
@@ -395,9 +399,13 @@ impl<'d> Resolver<'d> {
             .collect();
         let rights = self.required("rights", &doc.rights, "add `rights:` with `response` (working days and calendar), `email` and the rights `offered`").and_then(|r| self.rights(r));
         let marketing = self.marketing(doc.marketing.as_ref());
-        let systems = zip_ids(&doc.systems, system_ids)
-            .map(|(id, s)| self.system(id, s))
+        let system_entries: Vec<(SystemId, &SystemDto)> =
+            zip_ids(&doc.systems, system_ids).collect();
+        let systems = system_entries
+            .iter()
+            .map(|(id, s)| self.system(id.clone(), s))
             .collect();
+        let data_map = self.data_map(&taxonomy, &system_entries, doc.erasure.as_ref());
 
         if self.error_count() > errors_before {
             return None;
@@ -422,6 +430,7 @@ impl<'d> Resolver<'d> {
             rights: rights?,
             marketing,
             systems,
+            data_map,
         };
         Some((policy, self.locs))
     }

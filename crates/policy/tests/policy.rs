@@ -1,12 +1,18 @@
 //! The policy crate end to end: the example loads with the expected warnings, every kind of
 //! broken policy is reported at the right file, line and column, the generated documents are
-//! snapshot-tested, and the committed JSON Schema matches the format.
+//! snapshot-tested, and the committed JSON Schema matches the format. The data map and the Fides
+//! import have their own modules.
 
 use jiff::civil::{Date, date};
 use ombud_domain::policy::{Keyword, LegalBasis, Right};
 use ombud_policy::render::ropa::{self, RopaFormat};
 use ombud_policy::render::{NoticeFormat, notice};
 use ombud_policy::{Diagnostic, Loaded, PolicySource, Rejected, Severity, example, load};
+
+#[path = "policy/datamap.rs"]
+mod datamap;
+#[path = "policy/fides.rs"]
+mod fides;
 
 const TODAY: Date = date(2026, 11, 29);
 
@@ -365,8 +371,8 @@ fn duplicate_key_in_one_file_is_located() {
 fn duplicate_id_across_files_is_located() {
     let src = mutated(
         "security.yaml",
-        "systems:\n",
-        "purposes:\n  website:\n    name: Again\n\nsystems:\n",
+        "security:\n",
+        "purposes:\n  website:\n    name: Again\n\nsecurity:\n",
     );
     let at = position_of(&src, "security.yaml", "website:");
     let r = rejected(src);

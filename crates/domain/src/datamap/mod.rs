@@ -5,8 +5,10 @@
 //! Names of collections and fields are kept exactly as the database spells them (spaces, capitals
 //! and reserved words included); connectors quote them per dialect.
 
+pub mod erase;
 pub mod plan;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::policy::{CategoryKey, ConnectorKind, LegalHoldId, SystemId};
@@ -274,6 +276,55 @@ impl DataMap {
         self.systems.iter().find(|s| &s.system == id)
     }
 
+    /// ombud's own store (the system with connector `ombud`).
+    pub fn ombud(&self) -> Option<&MappedSystem> {
+        self.systems
+            .iter()
+            .find(|s| s.connector == ConnectorKind::Ombud)
+    }
+
+    /// The collections whose rows a request can reach: those with an identity field, and those
+    /// linked to a reachable one by a reference followed in a direction it allows (`to` leads
+    /// from the referencing collection to the referenced one, `from` the other way, `both`
+    /// either way).
+    pub fn reachable_from_identities(&self) -> BTreeSet<CollectionRef> {
+        let at = |system: &MappedSystem, c: &Collection| CollectionRef {
+            system: system.system.clone(),
+            collection: c.name.clone(),
+        };
+        let mut edges: BTreeMap<CollectionRef, Vec<CollectionRef>> = BTreeMap::new();
+        let mut reached = BTreeSet::new();
+        let mut queue = Vec::new();
+        for s in &self.systems {
+            for c in &s.collections {
+                let here = at(s, c);
+                if c.fields.iter().any(|f| f.identity.is_some()) && reached.insert(here.clone()) {
+                    queue.push(here.clone());
+                }
+                for r in c.fields.iter().flat_map(|f| &f.references) {
+                    let there = CollectionRef {
+                        system: r.to.system.clone(),
+                        collection: r.to.collection.clone(),
+                    };
+                    if matches!(r.direction, Direction::To | Direction::Both) {
+                        edges.entry(here.clone()).or_default().push(there.clone());
+                    }
+                    if matches!(r.direction, Direction::From | Direction::Both) {
+                        edges.entry(there).or_default().push(here.clone());
+                    }
+                }
+            }
+        }
+        while let Some(next) = queue.pop() {
+            for to in edges.get(&next).into_iter().flatten() {
+                if reached.insert(to.clone()) {
+                    queue.push(to.clone());
+                }
+            }
+        }
+        reached
+    }
+
     pub fn collection(&self, r: &CollectionRef) -> Option<&Collection> {
         self.system(&r.system)?.collection(&r.collection)
     }
@@ -331,6 +382,87 @@ mod tests {
             Strategy::Random,
             "the field's own strategy"
         );
+    }
+
+    fn collection(name: &str, fields: Vec<Field>) -> Collection {
+        Collection {
+            name: name.into(),
+            schema: None,
+            fields,
+            delete_rows: false,
+            restriction: None,
+            legal_holds: Vec::new(),
+        }
+    }
+
+    fn column(name: &str, identity: Option<Identity>, to: Option<(&str, Direction)>) -> Field {
+        Field {
+            name: name.into(),
+            categories: Vec::new(),
+            identity,
+            primary_key: name == "id",
+            references: to
+                .map(|(c, direction)| Reference {
+                    to: FieldRef {
+                        system: SystemId::parse("db").unwrap(),
+                        collection: c.into(),
+                        field: "id".into(),
+                    },
+                    direction,
+                })
+                .into_iter()
+                .collect(),
+            erase: None,
+            data_type: None,
+        }
+    }
+
+    #[test]
+    fn reachability_follows_references_in_their_allowed_direction() {
+        let map = DataMap {
+            systems: vec![MappedSystem {
+                system: SystemId::parse("db").unwrap(),
+                connector: ConnectorKind::Sqlite,
+                connection: "db".into(),
+                collections: vec![
+                    collection(
+                        "user",
+                        vec![
+                            column("id", None, None),
+                            column("email", Some(Identity::Email), None),
+                            column("account_id", None, Some(("account", Direction::To))),
+                        ],
+                    ),
+                    collection("account", vec![column("id", None, None)]),
+                    collection(
+                        "login",
+                        vec![column("user_id", None, Some(("user", Direction::From)))],
+                    ),
+                    // Its reference only leads from `audit` to `user`, not back.
+                    collection(
+                        "audit",
+                        vec![column("user_id", None, Some(("user", Direction::To)))],
+                    ),
+                    collection(
+                        "team",
+                        vec![column(
+                            "account_id",
+                            None,
+                            Some(("account", Direction::Both)),
+                        )],
+                    ),
+                ],
+                instructions: None,
+            }],
+            erasure: ErasureRules::default(),
+        };
+        let reached: Vec<String> = map
+            .reachable_from_identities()
+            .iter()
+            .map(|c| c.collection.clone())
+            .collect();
+        assert_eq!(reached, ["account", "login", "team", "user"]);
+        assert!(map.ombud().is_none());
     }
 
     #[test]

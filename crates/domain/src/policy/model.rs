@@ -8,6 +8,7 @@
 use jiff::civil::Date;
 
 use crate::calendar::{Calendar, CalendarError};
+use crate::datamap::DataMap;
 use crate::email::EmailAddress;
 
 use super::ids::*;
@@ -37,6 +38,10 @@ pub struct Policy {
     pub rights: RightsHandling,
     pub marketing: Marketing,
     pub systems: Vec<System>,
+    /// Where personal data lives in the systems: tables, columns, identities, references and
+    /// erasure strategies. Always holds ombud's own store (system `ombud`), and every declared
+    /// system (a manual one without collections).
+    pub data_map: DataMap,
 }
 
 /// Facts about the notice itself, and the prose that goes around the generated parts.
@@ -396,7 +401,8 @@ pub struct Topic {
     pub purpose: PurposeId,
 }
 
-/// A system of the data map (details come with request execution).
+/// A system of the data map, as the record of processing names it; its tables and columns are in
+/// [`Policy::data_map`].
 #[derive(Debug, Clone)]
 pub struct System {
     pub id: SystemId,
