@@ -1,5 +1,6 @@
-//! ombud's own storage: policy versions, the audit log, the consent ledger, rights requests and
-//! the mail outbox.
+//! ombud's own storage: policy versions, the audit log, the consent ledger, rights requests, the
+//! mail outbox, and what carrying out requests needs (execution jobs, manual tasks, export
+//! packages, restrictions of processing).
 //!
 //! One interface, [`Store`], with two backends:
 //! - **SQLite**, the embedded default: one file in WAL mode, a single writer connection.
@@ -21,6 +22,7 @@ mod common;
 pub mod consent;
 mod consent_cache;
 mod error;
+pub mod execution;
 mod model;
 pub mod outbox;
 mod postgres;
@@ -33,6 +35,7 @@ use ombud_domain::consent::{State, SubjectKey};
 
 pub use consent::{ConsentEvent, ConsentWriter, NewConsentEvent};
 pub use error::StoreError;
+pub use execution::{Job, JobState, NewJob, NewPackage, NewTask, Package, Restriction, Task};
 pub use model::{
     AuditReport, NewAuditEntry, NewPolicyVersion, PolicyVersion, PolicyVersionSummary,
 };
@@ -432,5 +435,268 @@ impl Store {
     /// The letters of a request, oldest first, with their delivery state.
     pub async fn mail_status(&self, request_id: i64) -> Result<Vec<QueuedMail>, StoreError> {
         dispatch!(self.mail_status(request_id))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Request execution: jobs
+
+    /// Creates a queued job and returns its id. At most one job per request and kind is
+    /// unfinished (queued or running): while one is, creating it again returns its id and
+    /// changes nothing, so an engine that restarts mid-way may simply create again. Once it has
+    /// finished (done or failed), a new job can be created.
+    ///
+    /// [`StoreError::Invalid`] for a request that doesn't exist, a kind that is not 1 to 64
+    /// visible ASCII characters, or a spec over [`execution::MAX_JSON`] bytes.
+    pub async fn create_job(&self, j: NewJob<'_>) -> Result<i64, StoreError> {
+        execution::check_new_job(&j)?;
+        let id = dispatch!(self.create_job(&j))?;
+        tracing::debug!(
+            job = id,
+            request = j.request_id,
+            kind = j.kind,
+            "job queued"
+        );
+        Ok(id)
+    }
+
+    /// Leases the oldest job that is due, to `owner` until `lease` has passed: a queued job whose
+    /// `not_before` has come (or has none), or a running job whose lease has expired (its worker
+    /// died or stalled; the job is taken over). The job becomes running, with one more attempt,
+    /// and is returned as it is now, its last checkpoint included. `None` when nothing is due.
+    ///
+    /// Each job goes to one caller at a time, on any node (see [`execution`] on owners).
+    pub async fn lease_job(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        execution::check_owner(owner)?;
+        let lease_us = outbox::lease_us(lease)?;
+        dispatch!(self.lease_job(owner, lease_us))
+    }
+
+    /// Extends `owner`'s lease to `lease` from now. False when `owner` no longer holds the job
+    /// (it finished, or the lease expired and another worker took it over): the worker must
+    /// stop. [`StoreError::NotFound`] for an unknown id.
+    pub async fn renew_job(
+        &self,
+        id: i64,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        execution::check_owner(owner)?;
+        let lease_us = outbox::lease_us(lease)?;
+        dispatch!(self.renew_job(id, owner, lease_us))
+    }
+
+    /// Stores the job's checkpoint and extends the lease to `lease` from now, only while
+    /// `owner` holds the job; false (and nothing written) otherwise. [`StoreError::NotFound`]
+    /// for an unknown id.
+    pub async fn checkpoint_job(
+        &self,
+        id: i64,
+        owner: &str,
+        checkpoint: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        execution::check_owner(owner)?;
+        execution::check_json(checkpoint)?;
+        let lease_us = outbox::lease_us(lease)?;
+        dispatch!(self.checkpoint_job(id, owner, checkpoint, lease_us))
+    }
+
+    /// Marks the job done with its result and ends the lease, only while `owner` holds the
+    /// job; false (and nothing written) otherwise. [`StoreError::NotFound`] for an unknown id.
+    pub async fn finish_job(&self, id: i64, owner: &str, result: &str) -> Result<bool, StoreError> {
+        execution::check_owner(owner)?;
+        execution::check_json(result)?;
+        let done = dispatch!(self.finish_job(id, owner, result))?;
+        tracing::debug!(job = id, done, "job finished");
+        Ok(done)
+    }
+
+    /// Records a failure of the job and ends the lease, only while `owner` holds the job
+    /// (false and nothing written otherwise). With `retry_at` the job is queued again and not
+    /// leased before that time; without, it is given up (failed, finished). `error` is kept as
+    /// the job's last error, cut to [`execution::MAX_ERROR`] bytes; it should describe the
+    /// failure without personal data. [`StoreError::NotFound`] for an unknown id.
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: Option<jiff::Timestamp>,
+    ) -> Result<bool, StoreError> {
+        execution::check_owner(owner)?;
+        let error = outbox::stored_error(error);
+        let retry_at_us = retry_at.map(|t| t.as_microsecond());
+        let failed = dispatch!(self.fail_job(id, owner, &error, retry_at_us))?;
+        tracing::debug!(job = id, failed, retry = retry_at.is_some(), "job failed");
+        Ok(failed)
+    }
+
+    /// The job with this id.
+    pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        dispatch!(self.job(id))
+    }
+
+    /// The jobs of a request, by id (oldest first).
+    pub async fn jobs_for_request(&self, request_id: i64) -> Result<Vec<Job>, StoreError> {
+        dispatch!(self.jobs_for_request(request_id))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Request execution: manual tasks
+
+    /// Creates the request's manual tasks, in one transaction, and returns their ids in input
+    /// order. Idempotent per request and system: a task that already exists for a system is kept
+    /// as it is and its id returned. [`StoreError::NotFound`] for an unknown request;
+    /// [`StoreError::Invalid`] for a system that is not a policy id, or a title or instructions
+    /// too long (see [`NewTask`]).
+    pub async fn create_tasks(
+        &self,
+        request_id: i64,
+        tasks: &[NewTask<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
+        execution::check_tasks(tasks)?;
+        if tasks.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self.create_tasks(request_id, tasks))
+    }
+
+    /// The request's manual tasks, by id.
+    pub async fn tasks_for_request(&self, request_id: i64) -> Result<Vec<Task>, StoreError> {
+        dispatch!(self.tasks_for_request(request_id))
+    }
+
+    /// Marks the task done by `actor`, with an optional note, and appends a
+    /// `request.task_done` audit entry on `request:<reference>` (task id and system only) in
+    /// the same transaction. False, with nothing written, if the task was done already.
+    /// [`StoreError::NotFound`] for an unknown task.
+    pub async fn complete_task(
+        &self,
+        task_id: i64,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        requests::check_actor(actor)?;
+        execution::check_note(note)?;
+        let done = dispatch!(self.complete_task(task_id, actor, note))?;
+        tracing::debug!(task = task_id, done, "task completed");
+        Ok(done)
+    }
+
+    /// How many of the request's tasks are not done yet.
+    pub async fn open_tasks(&self, request_id: i64) -> Result<u32, StoreError> {
+        let n = dispatch!(self.open_tasks(request_id))?;
+        u32::try_from(n).map_err(|_| StoreError::Corrupt("task count out of range".to_owned()))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Request execution: export packages
+
+    /// Records an export package and returns its id. [`StoreError::Conflict`] if the token
+    /// hash is taken (draw another token); [`StoreError::Invalid`] for an unknown request, an
+    /// empty or overlong path, or an expiry that is not in the future.
+    pub async fn create_package(&self, p: NewPackage<'_>) -> Result<i64, StoreError> {
+        let now = common::now_us();
+        execution::check_package(&p, now)?;
+        dispatch!(self.create_package(&p, now))
+    }
+
+    /// The package whose download token hashes to `token_hash`, whatever its state: the caller
+    /// checks `expires_at` and `deleted_at`.
+    pub async fn package_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<Package>, StoreError> {
+        dispatch!(self.package_by_token(token_hash))
+    }
+
+    /// The request's packages, by id.
+    pub async fn packages_for_request(&self, request_id: i64) -> Result<Vec<Package>, StoreError> {
+        dispatch!(self.packages_for_request(request_id))
+    }
+
+    /// Counts a download of the package, now. [`StoreError::NotFound`] for an unknown id.
+    pub async fn package_downloaded(&self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.package_downloaded(id))
+    }
+
+    /// Up to `limit` (at most [`execution::MAX_EXPIRED`]) packages that expired at or before
+    /// `now` and whose files are not recorded as deleted, soonest expired first: the clean-up
+    /// job deletes each file and then calls [`Store::package_deleted`].
+    pub async fn expired_packages(
+        &self,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Package>, StoreError> {
+        let limit = limit.min(execution::MAX_EXPIRED);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        dispatch!(self.expired_packages(now.as_microsecond(), limit))
+    }
+
+    /// Records that the package's file was deleted (the first time is kept).
+    /// [`StoreError::NotFound`] for an unknown id.
+    pub async fn package_deleted(&self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.package_deleted(id))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Restriction of processing (Art. 18)
+
+    /// Restricts processing for the subjects (at most [`execution::MAX_SUBJECTS`]), on behalf
+    /// of request `request_id` if given. Idempotent: subjects already restricted stay as they
+    /// are. If any subject was newly restricted, a `subject.restricted` audit entry by `actor`
+    /// is appended in the same transaction, on `request:<reference>` (or `subjects` without a
+    /// request), with the number of subjects only: subject keys are personal data and never
+    /// enter the audit log. [`StoreError::NotFound`] for an unknown request.
+    pub async fn restrict(
+        &self,
+        subjects: &[SubjectKey],
+        request_id: Option<i64>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        requests::check_actor(actor)?;
+        let subjects = execution::distinct_subjects(subjects)?;
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self.restrict(&subjects, request_id, actor))
+    }
+
+    /// Lifts the active restrictions of the subjects and returns how many were lifted. If any
+    /// were, a `subject.restriction_lifted` audit entry by `actor` on `subjects` (with the
+    /// number only) is appended in the same transaction.
+    pub async fn lift_restriction(
+        &self,
+        subjects: &[SubjectKey],
+        actor: &str,
+    ) -> Result<u32, StoreError> {
+        requests::check_actor(actor)?;
+        let subjects = execution::distinct_subjects(subjects)?;
+        if subjects.is_empty() {
+            return Ok(0);
+        }
+        dispatch!(self.lift_restriction(&subjects, actor))
+    }
+
+    /// Whether processing is restricted for `subject`. On the consent check's hot path: the
+    /// SQLite store answers from memory, the PostgreSQL store with one index lookup.
+    pub async fn is_restricted(&self, subject: &SubjectKey) -> Result<bool, StoreError> {
+        dispatch!(self.is_restricted(subject))
+    }
+
+    /// The restrictions of the subjects (at most [`execution::MAX_SUBJECTS`]), active and
+    /// lifted, oldest first.
+    pub async fn restrictions(
+        &self,
+        subjects: &[SubjectKey],
+    ) -> Result<Vec<Restriction>, StoreError> {
+        let subjects = execution::distinct_subjects(subjects)?;
+        dispatch!(self.restrictions(&subjects))
     }
 }

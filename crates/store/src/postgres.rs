@@ -8,9 +8,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::common::{self, AuditRow, HeadRow, PolicyRow, PolicySummaryRow};
 use crate::{
-    AuditReport, Change, CodeState, NewAuditEntry, NewMail, NewPolicyVersion, NewRequest,
-    PolicyVersion, PolicyVersionSummary, QueuedMail, RequestEvent, RequestFilter, RequestRecord,
-    StoreError,
+    AuditReport, Change, CodeState, Job, NewAuditEntry, NewJob, NewMail, NewPackage,
+    NewPolicyVersion, NewRequest, NewTask, Package, PolicyVersion, PolicyVersionSummary,
+    QueuedMail, RequestEvent, RequestFilter, RequestRecord, Restriction, StoreError, Task,
 };
 
 /// The consent ledger's SQL, instantiated for this backend.
@@ -31,6 +31,16 @@ mod request_sql {
 /// transaction has locked, so concurrent workers neither wait for nor duplicate each other.
 mod outbox_sql {
     crate::outbox::outbox_queries!(
+        sqlx::Postgres,
+        sqlx::PgConnection,
+        " FOR UPDATE SKIP LOCKED"
+    );
+}
+
+/// Request execution's SQL. Leasing a job locks the row it picks and skips rows that another
+/// node's lease transaction has locked, like the outbox.
+mod execution_sql {
+    crate::execution::execution_queries!(
         sqlx::Postgres,
         sqlx::PgConnection,
         " FOR UPDATE SKIP LOCKED"
@@ -451,5 +461,221 @@ impl PgStore {
     pub(crate) async fn mail_status(&self, request_id: i64) -> Result<Vec<QueuedMail>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         outbox_sql::of_request(&mut conn, request_id).await
+    }
+}
+
+/// Request execution: jobs, tasks, packages and restrictions. Owner-only job writes are single
+/// statements whose WHERE names the owner, so they need no explicit locking; audited writes lock
+/// the audit head first, like every audited write.
+impl PgStore {
+    pub(crate) async fn create_job(&self, j: &NewJob<'_>) -> Result<i64, StoreError> {
+        // Each statement on its own: the insert waits for a concurrent insert of the same
+        // unfinished job to commit, and the look-up that follows sees it.
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::create_job(&mut conn, j, common::now_us()).await
+    }
+
+    pub(crate) async fn lease_job(
+        &self,
+        owner: &str,
+        lease_us: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        // The picked row stays locked until commit, after its lease is written: another node's
+        // pick skips it while locked and sees the lease once committed.
+        let mut tx = self.pool.begin().await?;
+        let now = common::now_us();
+        let job = execution_sql::lease(&mut tx, owner, now, now.saturating_add(lease_us)).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    pub(crate) async fn renew_job(
+        &self,
+        id: i64,
+        owner: &str,
+        lease_us: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let now = common::now_us();
+        execution_sql::renew(&mut conn, id, owner, now, now.saturating_add(lease_us)).await
+    }
+
+    pub(crate) async fn checkpoint_job(
+        &self,
+        id: i64,
+        owner: &str,
+        checkpoint: &str,
+        lease_us: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let now = common::now_us();
+        let until = now.saturating_add(lease_us);
+        execution_sql::checkpoint(&mut conn, id, owner, checkpoint, now, until).await
+    }
+
+    pub(crate) async fn finish_job(
+        &self,
+        id: i64,
+        owner: &str,
+        result: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::finish(&mut conn, id, owner, result, common::now_us()).await
+    }
+
+    pub(crate) async fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at_us: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::fail(&mut conn, id, owner, error, retry_at_us, common::now_us()).await
+    }
+
+    pub(crate) async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::job(&mut conn, id).await
+    }
+
+    pub(crate) async fn jobs_for_request(&self, request_id: i64) -> Result<Vec<Job>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::jobs_of(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn create_tasks(
+        &self,
+        request_id: i64,
+        tasks: &[NewTask<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ids = execution_sql::create_tasks(&mut tx, request_id, tasks, common::now_us()).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub(crate) async fn tasks_for_request(&self, request_id: i64) -> Result<Vec<Task>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::tasks_of(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn complete_task(
+        &self,
+        task_id: i64,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        let now = common::now_us();
+        let Some(audit) = execution_sql::complete_task(&mut tx, task_id, actor, note, now).await?
+        else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        append(&mut tx, head, &[audit.entry(actor)], now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn open_tasks(&self, request_id: i64) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::open_tasks(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn create_package(
+        &self,
+        p: &NewPackage<'_>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::create_package(&mut conn, p, now).await
+    }
+
+    pub(crate) async fn package_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<Package>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::package_by_token(&mut conn, token_hash).await
+    }
+
+    pub(crate) async fn packages_for_request(
+        &self,
+        request_id: i64,
+    ) -> Result<Vec<Package>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::packages_of(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn package_downloaded(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::package_downloaded(&mut conn, id, common::now_us()).await
+    }
+
+    pub(crate) async fn expired_packages(
+        &self,
+        now_us: i64,
+        limit: u32,
+    ) -> Result<Vec<Package>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::expired_packages(&mut conn, now_us, limit).await
+    }
+
+    pub(crate) async fn package_deleted(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::package_deleted(&mut conn, id, common::now_us()).await
+    }
+
+    pub(crate) async fn restrict(
+        &self,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+        request_id: Option<i64>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        // The head lock also serialises restrictions of one subject across nodes.
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        let now = common::now_us();
+        if let Some(audit) = execution_sql::restrict(&mut tx, subjects, request_id, now).await? {
+            append(&mut tx, head, &[audit.entry(actor)], now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn lift_restriction(
+        &self,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+        actor: &str,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        let now = common::now_us();
+        let (lifted, audit) = execution_sql::lift(&mut tx, subjects, now).await?;
+        if let Some(audit) = audit {
+            append(&mut tx, head, &[audit.entry(actor)], now).await?;
+        }
+        tx.commit().await?;
+        Ok(lifted)
+    }
+
+    /// One lookup in the partial unique index of active restrictions. Other nodes restrict
+    /// too, so nothing is kept in memory here.
+    pub(crate) async fn is_restricted(
+        &self,
+        subject: &ombud_domain::consent::SubjectKey,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::is_restricted(&mut conn, subject).await
+    }
+
+    pub(crate) async fn restrictions(
+        &self,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+    ) -> Result<Vec<Restriction>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        execution_sql::restrictions(&mut conn, subjects).await
     }
 }

@@ -4,17 +4,19 @@ use std::path::Path;
 use std::time::Duration;
 
 use ombud_domain::audit::{AuditRecord, Hash};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 
 use crate::common::{self, AuditRow, HeadRow, PolicyRow, PolicySummaryRow};
+use crate::execution::RestrictionSet;
 use crate::{
-    AuditReport, Change, CodeState, NewAuditEntry, NewMail, NewPolicyVersion, NewRequest,
-    PolicyVersion, PolicyVersionSummary, QueuedMail, RequestEvent, RequestFilter, RequestRecord,
-    StoreError,
+    AuditReport, Change, CodeState, Job, NewAuditEntry, NewJob, NewMail, NewPackage,
+    NewPolicyVersion, NewRequest, NewTask, Package, PolicyVersion, PolicyVersionSummary,
+    QueuedMail, RequestEvent, RequestFilter, RequestRecord, Restriction, StoreError, Task,
 };
 
 /// The consent ledger's SQL, instantiated for this backend.
@@ -32,6 +34,12 @@ mod request_sql {
 /// transaction, which holds the database's only write lock.
 mod outbox_sql {
     crate::outbox::outbox_queries!(sqlx::Sqlite, sqlx::SqliteConnection, "");
+}
+
+/// Request execution's SQL. Leasing a job needs no row locks either: it runs in a
+/// `BEGIN IMMEDIATE` transaction.
+mod execution_sql {
+    crate::execution::execution_queries!(sqlx::Sqlite, sqlx::SqliteConnection, "");
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -54,6 +62,8 @@ pub(crate) struct SqliteStore {
     reader: SqlitePool,
     /// The consent state in memory; exact because this process is the file's only writer.
     cache: std::sync::Arc<crate::consent_cache::StateCache>,
+    /// The active restrictions of processing in memory, exact for the same reason.
+    restrictions: std::sync::Arc<RestrictionSet>,
 }
 
 impl SqliteStore {
@@ -84,10 +94,16 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(options.create_if_missing(false))
             .await?;
+        let restrictions = std::sync::Arc::new(RestrictionSet::default());
+        {
+            let mut conn = writer.acquire().await?;
+            restrictions.load(execution_sql::active_subjects(&mut conn).await?);
+        }
         Ok(SqliteStore {
             writer,
             reader,
             cache: Default::default(),
+            restrictions,
         })
     }
 
@@ -492,5 +508,249 @@ impl SqliteStore {
     pub(crate) async fn mail_status(&self, request_id: i64) -> Result<Vec<QueuedMail>, StoreError> {
         let mut conn = self.reader.acquire().await?;
         outbox_sql::of_request(&mut conn, request_id).await
+    }
+}
+
+/// Request execution: jobs, tasks, packages and restrictions. Leasing and audited writes run in
+/// a `BEGIN IMMEDIATE` transaction; single-statement writes on the writer connection.
+impl SqliteStore {
+    pub(crate) async fn create_job(&self, j: &NewJob<'_>) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id = execution_sql::create_job(&mut tx, j, common::now_us()).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(crate) async fn lease_job(
+        &self,
+        owner: &str,
+        lease_us: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let now = common::now_us();
+        let job = execution_sql::lease(&mut tx, owner, now, now.saturating_add(lease_us)).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    pub(crate) async fn renew_job(
+        &self,
+        id: i64,
+        owner: &str,
+        lease_us: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        let now = common::now_us();
+        execution_sql::renew(&mut conn, id, owner, now, now.saturating_add(lease_us)).await
+    }
+
+    pub(crate) async fn checkpoint_job(
+        &self,
+        id: i64,
+        owner: &str,
+        checkpoint: &str,
+        lease_us: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        let now = common::now_us();
+        let until = now.saturating_add(lease_us);
+        execution_sql::checkpoint(&mut conn, id, owner, checkpoint, now, until).await
+    }
+
+    pub(crate) async fn finish_job(
+        &self,
+        id: i64,
+        owner: &str,
+        result: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        execution_sql::finish(&mut conn, id, owner, result, common::now_us()).await
+    }
+
+    pub(crate) async fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at_us: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        execution_sql::fail(&mut conn, id, owner, error, retry_at_us, common::now_us()).await
+    }
+
+    pub(crate) async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::job(&mut conn, id).await
+    }
+
+    pub(crate) async fn jobs_for_request(&self, request_id: i64) -> Result<Vec<Job>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::jobs_of(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn create_tasks(
+        &self,
+        request_id: i64,
+        tasks: &[NewTask<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ids = execution_sql::create_tasks(&mut tx, request_id, tasks, common::now_us()).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub(crate) async fn tasks_for_request(&self, request_id: i64) -> Result<Vec<Task>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::tasks_of(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn complete_task(
+        &self,
+        task_id: i64,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let head = read_head(&mut tx).await?;
+        let now = common::now_us();
+        let Some(audit) = execution_sql::complete_task(&mut tx, task_id, actor, note, now).await?
+        else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        append(&mut tx, head, &[audit.entry(actor)], now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn open_tasks(&self, request_id: i64) -> Result<i64, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::open_tasks(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn create_package(
+        &self,
+        p: &NewPackage<'_>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        execution_sql::create_package(&mut conn, p, now).await
+    }
+
+    pub(crate) async fn package_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<Package>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::package_by_token(&mut conn, token_hash).await
+    }
+
+    pub(crate) async fn packages_for_request(
+        &self,
+        request_id: i64,
+    ) -> Result<Vec<Package>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::packages_of(&mut conn, request_id).await
+    }
+
+    pub(crate) async fn package_downloaded(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        execution_sql::package_downloaded(&mut conn, id, common::now_us()).await
+    }
+
+    pub(crate) async fn expired_packages(
+        &self,
+        now_us: i64,
+        limit: u32,
+    ) -> Result<Vec<Package>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::expired_packages(&mut conn, now_us, limit).await
+    }
+
+    pub(crate) async fn package_deleted(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        execution_sql::package_deleted(&mut conn, id, common::now_us()).await
+    }
+
+    pub(crate) async fn restrict(
+        &self,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+        request_id: Option<i64>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        // The writer connection is held until the set in memory is updated, so that updates
+        // apply in commit order (a later lift can't be overtaken by this restriction's update).
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let head = read_head(&mut tx).await?;
+        let now = common::now_us();
+        if let Some(audit) = execution_sql::restrict(&mut tx, subjects, request_id, now).await? {
+            append(&mut tx, head, &[audit.entry(actor)], now).await?;
+        }
+        let committed = tx.commit().await;
+        self.restrictions_committed(&mut conn, committed, subjects, true)
+            .await
+    }
+
+    pub(crate) async fn lift_restriction(
+        &self,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+        actor: &str,
+    ) -> Result<u32, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let head = read_head(&mut tx).await?;
+        let now = common::now_us();
+        let (lifted, audit) = execution_sql::lift(&mut tx, subjects, now).await?;
+        if let Some(audit) = audit {
+            append(&mut tx, head, &[audit.entry(actor)], now).await?;
+        }
+        let committed = tx.commit().await;
+        self.restrictions_committed(&mut conn, committed, subjects, false)
+            .await?;
+        Ok(lifted)
+    }
+
+    /// Brings the set in memory up to date after a restriction or lift ended its transaction
+    /// with `committed`, while the caller still holds the writer connection `conn`. If the set
+    /// was unloaded, or the commit's outcome is unknown, it is read again from the table.
+    async fn restrictions_committed(
+        &self,
+        conn: &mut PoolConnection<Sqlite>,
+        committed: Result<(), sqlx::Error>,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+        restricted: bool,
+    ) -> Result<(), StoreError> {
+        if committed.is_ok() && self.restrictions.is_loaded() {
+            self.restrictions.apply(subjects, restricted);
+        } else {
+            match execution_sql::active_subjects(conn).await {
+                Ok(active) => self.restrictions.load(active),
+                Err(e) => {
+                    tracing::warn!(error = %e, "restrictions not reloaded; the database answers");
+                    self.restrictions.unload();
+                }
+            }
+        }
+        Ok(committed?)
+    }
+
+    pub(crate) async fn is_restricted(
+        &self,
+        subject: &ombud_domain::consent::SubjectKey,
+    ) -> Result<bool, StoreError> {
+        if let Some(restricted) = self.restrictions.contains(subject) {
+            return Ok(restricted);
+        }
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::is_restricted(&mut conn, subject).await
+    }
+
+    pub(crate) async fn restrictions(
+        &self,
+        subjects: &[&ombud_domain::consent::SubjectKey],
+    ) -> Result<Vec<Restriction>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::restrictions(&mut conn, subjects).await
     }
 }

@@ -77,6 +77,16 @@ conformance!(
     failed_letters_are_retried_or_given_up,
     reminders_are_recorded_once,
     the_request_workflow_leaves_an_intact_audit_chain_without_personal_data,
+    jobs_are_created_once_per_request_and_kind,
+    a_job_is_leased_checkpointed_and_finished,
+    only_the_lease_owner_may_write_a_job,
+    an_expired_lease_is_taken_over_and_the_first_owner_is_refused,
+    concurrent_workers_lease_each_job_once,
+    failed_jobs_are_retried_later_or_given_up,
+    manual_tasks_are_idempotent_and_completed_once,
+    export_packages_are_found_by_token_and_expire,
+    restrictions_are_idempotent_and_can_be_lifted_and_renewed,
+    restrictions_answer_the_same_after_a_reopen,
 );
 
 fn hex_hash(digit: char) -> String {
@@ -2395,4 +2405,969 @@ async fn the_request_workflow_leaves_an_intact_audit_chain_without_personal_data
     assert!(report.is_intact(), "{report:?}");
     audit_never_mentions(store, "ann.example").await;
     audit_never_mentions(store, "Ann Example").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request execution: jobs, manual tasks, export packages, restrictions
+
+use ombud_domain::consent::SubjectKey;
+use ombud_store::{JobState, NewJob, NewPackage, NewTask};
+
+fn job<'a>(request_id: i64, kind: &'a str) -> NewJob<'a> {
+    NewJob {
+        request_id,
+        kind,
+        spec: r#"{"systems":["crm"],"identities":["email:ann@example.com"]}"#,
+    }
+}
+
+/// `seconds` from now (negative: in the past).
+fn from_now(seconds: i64) -> Timestamp {
+    Timestamp::from_microsecond(Timestamp::now().as_microsecond() + seconds * 1_000_000).unwrap()
+}
+
+/// A policy version and `n` requests for Ann, `R-<prefix>-0000`…; returns the request ids.
+async fn requests_for(store: &Store, prefix: &str, n: usize) -> Vec<i64> {
+    let v = version(store).await;
+    create_many(store, prefix, n, &email("ann@example.com"), v).await
+}
+
+/// The audit entries with `action`.
+async fn audit_of(store: &Store, action: &str) -> Vec<AuditRecord> {
+    all_audit(store)
+        .await
+        .into_iter()
+        .filter(|r| r.action == action)
+        .collect()
+}
+
+async fn jobs_are_created_once_per_request_and_kind(db: TestDb) {
+    let store = &db.store;
+    let ids = requests_for(store, "JOB", 2).await;
+    let (r, other_request) = (ids[0], ids[1]);
+
+    let first = store.create_job(job(r, "access")).await.unwrap();
+    assert_eq!(store.create_job(job(r, "access")).await.unwrap(), first);
+    let erase = store.create_job(job(r, "erase")).await.unwrap();
+    let elsewhere = store
+        .create_job(job(other_request, "access"))
+        .await
+        .unwrap();
+    assert!(first < erase && erase < elsewhere);
+
+    let stored = store.job(first).await.unwrap().expect("stored");
+    assert_eq!(
+        (stored.request_id, stored.kind.as_str(), stored.state),
+        (r, "access", JobState::Queued)
+    );
+    assert_eq!(stored.spec, job(r, "access").spec);
+    assert_eq!(stored.attempts, 0);
+    assert_eq!(
+        (stored.checkpoint, stored.result, stored.error),
+        (None, None, None)
+    );
+    assert_eq!((stored.lease_owner, stored.lease_until), (None, None));
+    assert_eq!((stored.not_before, stored.finished_at), (None, None));
+    assert_eq!(stored.created_at, stored.updated_at);
+
+    // Still the same job while it runs; a new one once it has finished.
+    let leased = store.lease_job("worker-1", HOUR).await.unwrap().unwrap();
+    assert_eq!(leased.id, first);
+    assert_eq!(store.create_job(job(r, "access")).await.unwrap(), first);
+    assert!(store.finish_job(first, "worker-1", "{}").await.unwrap());
+    let again = store.create_job(job(r, "access")).await.unwrap();
+    assert!(again > elsewhere);
+    let kinds: Vec<(i64, String, JobState)> = store
+        .jobs_for_request(r)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.id, j.kind, j.state))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (first, "access".to_owned(), JobState::Done),
+            (erase, "erase".to_owned(), JobState::Queued),
+            (again, "access".to_owned(), JobState::Queued),
+        ]
+    );
+
+    // Several nodes creating the same job at once: one job.
+    let other = db.reconnect().await;
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            s.create_job(job(other_request, "rectify")).await
+        }));
+    }
+    let mut created = HashSet::new();
+    for t in tasks {
+        created.insert(t.await.unwrap().unwrap());
+    }
+    assert_eq!(created.len(), 1, "{created:?}");
+    other.close().await;
+
+    // Refused, with nothing written.
+    let count = store.jobs_for_request(r).await.unwrap().len();
+    let big = "x".repeat(ombud_store::execution::MAX_JSON + 1);
+    for bad in [
+        job(other_request + 1000, "access"),
+        job(r, ""),
+        job(r, "with space"),
+        NewJob {
+            spec: &big,
+            ..job(r, "big")
+        },
+        NewJob {
+            spec: "{\"a\":\"\0\"}",
+            ..job(r, "nul")
+        },
+    ] {
+        let err = store.create_job(bad).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+    assert_eq!(store.jobs_for_request(r).await.unwrap().len(), count);
+    assert_eq!(store.job(again + 1000).await.unwrap(), None);
+}
+
+async fn a_job_is_leased_checkpointed_and_finished(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "RUN", 1).await[0];
+    assert_eq!(store.lease_job("worker-1", HOUR).await.unwrap(), None);
+    let id = store.create_job(job(r, "access")).await.unwrap();
+    assert!(matches!(
+        store.lease_job("worker-1", Duration::ZERO).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.lease_job("", HOUR).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let before = Timestamp::now();
+    let leased = store.lease_job("worker-1", HOUR).await.unwrap().unwrap();
+    assert_eq!(leased.id, id);
+    assert_eq!(leased.state, JobState::Running);
+    assert_eq!(leased.attempts, 1);
+    assert_eq!(leased.lease_owner.as_deref(), Some("worker-1"));
+    let until = leased.lease_until.expect("a lease end");
+    assert!(until >= before + HOUR && until <= Timestamp::now() + HOUR);
+    assert_eq!(leased.checkpoint, None);
+    assert_eq!(leased, store.job(id).await.unwrap().unwrap());
+    assert_eq!(
+        store.lease_job("worker-2", HOUR).await.unwrap(),
+        None,
+        "leased jobs are hidden"
+    );
+
+    let checkpoint = r#"{"done":["crm.customer"],"cursor":42}"#;
+    assert!(
+        store
+            .checkpoint_job(id, "worker-1", checkpoint, 2 * HOUR)
+            .await
+            .unwrap()
+    );
+    let saved = store.job(id).await.unwrap().unwrap();
+    assert_eq!(saved.checkpoint.as_deref(), Some(checkpoint));
+    assert!(saved.lease_until.unwrap() > until, "the lease was renewed");
+    assert!(store.renew_job(id, "worker-1", 3 * HOUR).await.unwrap());
+    assert!(store.job(id).await.unwrap().unwrap().lease_until > saved.lease_until);
+
+    let result = r#"{"package":1,"rows":17}"#;
+    assert!(store.finish_job(id, "worker-1", result).await.unwrap());
+    let done = store.job(id).await.unwrap().unwrap();
+    assert_eq!(done.state, JobState::Done);
+    assert_eq!(done.result.as_deref(), Some(result));
+    assert_eq!(done.checkpoint.as_deref(), Some(checkpoint), "kept");
+    assert_eq!(
+        (done.lease_owner.as_deref(), done.lease_until),
+        (None, None)
+    );
+    assert_eq!(done.finished_at, Some(done.updated_at));
+    assert_eq!(done.attempts, 1);
+    // Finished is final: not leased, and the owner can't write to it any more.
+    assert_eq!(store.lease_job("worker-1", HOUR).await.unwrap(), None);
+    assert!(!store.finish_job(id, "worker-1", "{}").await.unwrap());
+    assert!(!store.renew_job(id, "worker-1", HOUR).await.unwrap());
+    assert!(
+        !store
+            .checkpoint_job(id, "worker-1", "{}", HOUR)
+            .await
+            .unwrap()
+    );
+    assert!(!store.fail_job(id, "worker-1", "late", None).await.unwrap());
+    assert_eq!(
+        store.job(id).await.unwrap().unwrap(),
+        done,
+        "nothing written"
+    );
+}
+
+async fn only_the_lease_owner_may_write_a_job(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "OWNER", 1).await[0];
+    let id = store.create_job(job(r, "erase")).await.unwrap();
+    let leased = store.lease_job("worker-1", HOUR).await.unwrap().unwrap();
+
+    assert!(!store.renew_job(id, "worker-2", HOUR).await.unwrap());
+    assert!(
+        !store
+            .checkpoint_job(id, "worker-2", "{}", HOUR)
+            .await
+            .unwrap()
+    );
+    assert!(!store.finish_job(id, "worker-2", "{}").await.unwrap());
+    assert!(
+        !store
+            .fail_job(id, "worker-2", "not mine", None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.job(id).await.unwrap().unwrap(),
+        leased,
+        "nothing written"
+    );
+
+    for result in [
+        store.renew_job(id + 1000, "worker-1", HOUR).await,
+        store
+            .checkpoint_job(id + 1000, "worker-1", "{}", HOUR)
+            .await,
+        store.finish_job(id + 1000, "worker-1", "{}").await,
+        store.fail_job(id + 1000, "worker-1", "x", None).await,
+    ] {
+        assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    }
+    let big = "x".repeat(ombud_store::execution::MAX_JSON + 1);
+    assert!(matches!(
+        store.checkpoint_job(id, "worker-1", &big, HOUR).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.finish_job(id, "worker-1", &big).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.renew_job(id, "worker-1", Duration::ZERO).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.job(id).await.unwrap().unwrap(), leased);
+    assert!(store.finish_job(id, "worker-1", "{}").await.unwrap());
+}
+
+async fn an_expired_lease_is_taken_over_and_the_first_owner_is_refused(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "TAKEOVER", 1).await[0];
+    let id = store.create_job(job(r, "access")).await.unwrap();
+    let first = store
+        .lease_job("node-a", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .checkpoint_job(id, "node-a", r#"{"step":1}"#, Duration::from_millis(300))
+            .await
+            .unwrap()
+    );
+    let other = db.reconnect().await;
+    assert_eq!(other.lease_job("node-b", HOUR).await.unwrap(), None);
+
+    // node-a stalls; once its lease has passed, node-b takes the job over from the checkpoint.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let taken = other.lease_job("node-b", HOUR).await.unwrap().unwrap();
+    assert_eq!(taken.id, id);
+    assert_eq!(taken.attempts, 2);
+    assert_eq!(taken.lease_owner.as_deref(), Some("node-b"));
+    assert_eq!(taken.checkpoint.as_deref(), Some(r#"{"step":1}"#));
+    assert_eq!(taken.created_at, first.created_at);
+
+    // node-a wakes up: every write it tries is refused, and nothing of it is kept.
+    assert!(
+        !store
+            .checkpoint_job(id, "node-a", r#"{"step":2}"#, HOUR)
+            .await
+            .unwrap()
+    );
+    assert!(!store.renew_job(id, "node-a", HOUR).await.unwrap());
+    assert!(!store.finish_job(id, "node-a", "{}").await.unwrap());
+    assert!(!store.fail_job(id, "node-a", "gave up", None).await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap(), taken);
+
+    assert!(
+        other
+            .checkpoint_job(id, "node-b", r#"{"step":2}"#, HOUR)
+            .await
+            .unwrap()
+    );
+    assert!(
+        other
+            .finish_job(id, "node-b", r#"{"ok":true}"#)
+            .await
+            .unwrap()
+    );
+    let done = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state, done.checkpoint.as_deref(), done.attempts),
+        (JobState::Done, Some(r#"{"step":2}"#), 2)
+    );
+    other.close().await;
+}
+
+async fn concurrent_workers_lease_each_job_once(db: TestDb) {
+    let store = &db.store;
+    let requests = requests_for(store, "WORKERS", 3).await;
+    let mut created = BTreeSet::new();
+    for r in &requests {
+        for k in 0..10 {
+            let kind = format!("kind-{k}");
+            created.insert(store.create_job(job(*r, &kind)).await.unwrap());
+        }
+    }
+    assert_eq!(created.len(), 30);
+
+    let other = db.reconnect().await;
+    let mut workers = Vec::new();
+    for w in 0..6 {
+        let s = if w % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        workers.push(tokio::spawn(async move {
+            let owner = format!("worker-{w}");
+            let mut mine = Vec::new();
+            while let Some(j) = s.lease_job(&owner, HOUR).await.expect("leasing") {
+                // A job leased twice is finished by its last owner only.
+                let finished = s.finish_job(j.id, &owner, "{}").await.expect("finishing");
+                mine.push((j.id, j.attempts, finished));
+            }
+            mine
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    for w in workers {
+        for (id, attempts, finished) in w.await.unwrap() {
+            assert!(seen.insert(id), "job {id} was leased twice");
+            assert_eq!(attempts, 1, "job {id}");
+            assert!(finished, "job {id} was taken from its worker");
+        }
+    }
+    assert_eq!(seen, created);
+    for r in &requests {
+        for j in store.jobs_for_request(*r).await.unwrap() {
+            assert_eq!((j.state, j.attempts), (JobState::Done, 1), "{j:?}");
+        }
+    }
+    assert_eq!(other.lease_job("worker-x", HOUR).await.unwrap(), None);
+    other.close().await;
+}
+
+async fn failed_jobs_are_retried_later_or_given_up(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "FAIL", 1).await[0];
+    let id = store.create_job(job(r, "erase")).await.unwrap();
+    store.lease_job("worker-1", HOUR).await.unwrap().unwrap();
+
+    let later = from_now(3600);
+    assert!(
+        store
+            .fail_job(id, "worker-1", "connection refused", Some(later))
+            .await
+            .unwrap()
+    );
+    let queued = store.job(id).await.unwrap().unwrap();
+    assert_eq!(queued.state, JobState::Queued);
+    assert_eq!(queued.not_before, Some(later));
+    assert_eq!(queued.error.as_deref(), Some("connection refused"));
+    assert_eq!(
+        (queued.lease_owner.as_deref(), queued.finished_at),
+        (None, None)
+    );
+    assert_eq!(
+        store.lease_job("worker-2", HOUR).await.unwrap(),
+        None,
+        "not before its retry time"
+    );
+    // Still the one unfinished job of its kind.
+    assert_eq!(store.create_job(job(r, "erase")).await.unwrap(), id);
+
+    // Only the lease owner reschedules a job, and nobody holds a queued one.
+    let reset = from_now(-1);
+    assert!(
+        !store
+            .fail_job(id, "worker-1", "x", Some(reset))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.job(id).await.unwrap().unwrap(), queued);
+
+    // A retry that is due is leased again, with the failure counted.
+    let other = store.create_job(job(r, "erase-retry")).await.unwrap();
+    let leased = store.lease_job("worker-3", HOUR).await.unwrap().unwrap();
+    assert_eq!(leased.id, other, "the job not yet due is passed over");
+    assert!(
+        store
+            .fail_job(other, "worker-3", "timeout", Some(reset))
+            .await
+            .unwrap()
+    );
+    let again = store.lease_job("worker-4", HOUR).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (other, 2));
+    assert_eq!(again.error.as_deref(), Some("timeout"));
+
+    // Given up: failed and finished, error cut to 1024 bytes; a new job can then be created.
+    let long = format!("{}{}", "ø".repeat(600), "tail");
+    assert!(
+        store
+            .fail_job(other, "worker-4", &long, None)
+            .await
+            .unwrap()
+    );
+    let failed = store.job(other).await.unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(failed.finished_at, Some(failed.updated_at));
+    assert_eq!((failed.lease_owner, failed.lease_until), (None, None));
+    let error = failed.error.unwrap();
+    assert!(
+        error.len() <= 1024 && error.len() >= 1023,
+        "{}",
+        error.len()
+    );
+    assert!(long.starts_with(&error));
+    assert_eq!(store.lease_job("worker-4", HOUR).await.unwrap(), None);
+    let fresh = store.create_job(job(r, "erase-retry")).await.unwrap();
+    assert!(fresh > other);
+}
+
+async fn manual_tasks_are_idempotent_and_completed_once(db: TestDb) {
+    let store = &db.store;
+    let ids = requests_for(store, "TASK", 2).await;
+    let r = store.request(ids[0]).await.unwrap().unwrap();
+    let hubspot = NewTask {
+        system: "hubspot",
+        title: "Erase Ann Example in HubSpot",
+        instructions: "Search for ann@example.com and delete the contact.",
+    };
+    let mailchimp = NewTask {
+        system: "mailchimp",
+        title: "Erase Ann Example in Mailchimp",
+        instructions: "Archive ann@example.com in every audience.",
+    };
+    assert_eq!(store.open_tasks(r.id).await.unwrap(), 0);
+    let created = store
+        .create_tasks(r.id, &[hubspot, mailchimp])
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 2);
+    assert!(created[0] < created[1]);
+    // Again, with a changed title and in another order: the existing tasks are kept.
+    let again = store
+        .create_tasks(
+            r.id,
+            &[
+                mailchimp,
+                NewTask {
+                    title: "changed",
+                    ..hubspot
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, [created[1], created[0]]);
+    assert!(store.create_tasks(r.id, &[]).await.unwrap().is_empty());
+    let other_task = store.create_tasks(ids[1], &[hubspot]).await.unwrap();
+    assert_ne!(other_task[0], created[0]);
+
+    let tasks = store.tasks_for_request(r.id).await.unwrap();
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(
+        (
+            tasks[0].id,
+            tasks[0].system.as_str(),
+            tasks[0].title.as_str(),
+            tasks[0].instructions.as_str()
+        ),
+        (created[0], "hubspot", hubspot.title, hubspot.instructions)
+    );
+    assert!(tasks.iter().all(|t| !t.is_done() && t.request_id == r.id));
+    assert_eq!(store.open_tasks(r.id).await.unwrap(), 2);
+
+    let audit_before = all_audit(store).await.len();
+    assert!(
+        store
+            .complete_task(
+                created[0],
+                "user:3",
+                Some("Deleted; Ann confirmed by phone")
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_task(created[0], "user:4", Some("again"))
+            .await
+            .unwrap(),
+        "done once"
+    );
+    assert_eq!(store.open_tasks(r.id).await.unwrap(), 1);
+    assert_eq!(store.open_tasks(ids[1]).await.unwrap(), 1);
+    let done = &store.tasks_for_request(r.id).await.unwrap()[0];
+    assert!(done.is_done());
+    assert_eq!(done.done_by.as_deref(), Some("user:3"));
+    assert_eq!(
+        done.note.as_deref(),
+        Some("Deleted; Ann confirmed by phone")
+    );
+    assert!(
+        store
+            .complete_task(created[1], "user:3", None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.open_tasks(r.id).await.unwrap(), 0);
+
+    let entries = audit_of(store, "request.task_done").await;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(all_audit(store).await.len(), audit_before + 2);
+    assert_eq!(entries[0].actor, "user:3");
+    assert_eq!(entries[0].subject, format!("request:{}", r.reference));
+    assert_eq!(
+        json(&entries[0].details),
+        serde_json::json!({ "task": created[0], "system": "hubspot" })
+    );
+
+    // Refused, with nothing written.
+    assert!(matches!(
+        store.complete_task(created[1] + 1000, "user:3", None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.create_tasks(ids[1] + 1000, &[hubspot]).await,
+        Err(StoreError::NotFound)
+    ));
+    for bad in [
+        NewTask {
+            system: "ann@example.com",
+            ..hubspot
+        },
+        NewTask {
+            system: "HubSpot",
+            ..hubspot
+        },
+        NewTask {
+            title: "",
+            ..hubspot
+        },
+    ] {
+        let err = store
+            .create_tasks(ids[1], &[mailchimp, bad])
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+    assert!(matches!(
+        store.complete_task(other_task[0], "", None).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.tasks_for_request(ids[1]).await.unwrap().len(), 1);
+    assert_eq!(store.open_tasks(ids[1]).await.unwrap(), 1);
+
+    assert!(store.verify_audit().await.unwrap().is_intact());
+    audit_never_mentions(store, "ann example").await;
+    audit_never_mentions(store, "confirmed by phone").await;
+    audit_never_mentions(store, "ann@example.com").await;
+}
+
+async fn export_packages_are_found_by_token_and_expire(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "PKG", 1).await[0];
+    let (token_a, token_b, token_c) = ([0xa1; 32], [0xb2; 32], [0xc3; 32]);
+    let package = |path, token_hash, expires_at| NewPackage {
+        request_id: r,
+        path,
+        size: 5_000_000_000,
+        token_hash,
+        expires_at,
+    };
+    let in_a_day = from_now(86_400);
+    let in_a_week = from_now(7 * 86_400);
+    let a = store
+        .create_package(package("/data/packages/a.bin", &token_a, in_a_day))
+        .await
+        .unwrap();
+    let b = store
+        .create_package(package("/data/packages/b.bin", &token_b, in_a_week))
+        .await
+        .unwrap();
+
+    let found = store
+        .package_by_token(&token_a)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(
+        (found.id, found.request_id, found.path.as_str(), found.size),
+        (a, r, "/data/packages/a.bin", 5_000_000_000)
+    );
+    assert_eq!(found.token_hash, token_a);
+    assert_eq!(found.expires_at, in_a_day);
+    assert_eq!(
+        (found.downloads, found.last_download_at, found.deleted_at),
+        (0, None, None)
+    );
+    assert_eq!(store.package_by_token(&token_c).await.unwrap(), None);
+
+    store.package_downloaded(a).await.unwrap();
+    store.package_downloaded(a).await.unwrap();
+    let downloaded = store.package_by_token(&token_a).await.unwrap().unwrap();
+    assert_eq!(downloaded.downloads, 2);
+    assert!(downloaded.last_download_at >= Some(found.created_at));
+    assert!(matches!(
+        store.package_downloaded(b + 1000).await,
+        Err(StoreError::NotFound)
+    ));
+
+    assert!(
+        store
+            .expired_packages(Timestamp::now(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let expired: Vec<i64> = store
+        .expired_packages(from_now(2 * 86_400), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(expired, [a]);
+    let all_expired: Vec<i64> = store
+        .expired_packages(from_now(30 * 86_400), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(all_expired, [a, b], "soonest expired first");
+    assert_eq!(
+        store
+            .expired_packages(from_now(30 * 86_400), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .expired_packages(from_now(30 * 86_400), 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store.package_deleted(a).await.unwrap();
+    let deleted_at = store
+        .package_by_token(&token_a)
+        .await
+        .unwrap()
+        .unwrap()
+        .deleted_at;
+    assert!(deleted_at.is_some(), "still found, with its deletion");
+    store.package_deleted(a).await.unwrap();
+    assert_eq!(
+        store
+            .package_by_token(&token_a)
+            .await
+            .unwrap()
+            .unwrap()
+            .deleted_at,
+        deleted_at,
+        "the first time is kept"
+    );
+    let left: Vec<i64> = store
+        .expired_packages(from_now(30 * 86_400), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(left, [b]);
+    assert!(matches!(
+        store.package_deleted(b + 1000).await,
+        Err(StoreError::NotFound)
+    ));
+    let listed: Vec<i64> = store
+        .packages_for_request(r)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(listed, [a, b]);
+
+    // Refused, with nothing written.
+    let err = store
+        .create_package(package("/data/packages/c.bin", &token_a, in_a_day))
+        .await
+        .expect_err("the token is taken");
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    for bad in [
+        NewPackage {
+            request_id: r + 1000,
+            ..package("/p", &token_c, in_a_day)
+        },
+        package("", &token_c, in_a_day),
+        package("/p", &token_c, from_now(-1)),
+        NewPackage {
+            size: u64::MAX,
+            ..package("/p", &token_c, in_a_day)
+        },
+    ] {
+        let err = store.create_package(bad).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+    assert_eq!(store.packages_for_request(r).await.unwrap().len(), 2);
+    assert_eq!(store.package_by_token(&token_c).await.unwrap(), None);
+}
+
+fn key(s: &str) -> SubjectKey {
+    SubjectKey::parse(s).unwrap()
+}
+
+async fn restrictions_are_idempotent_and_can_be_lifted_and_renewed(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "RESTRICT", 1).await[0];
+    let reference = store.request(r).await.unwrap().unwrap().reference;
+    let ann = key("email:Ann.Example@Example.com");
+    let phone = key("phone:+45 70 22 53 64");
+    let bo = key("email:bo@example.com");
+
+    assert!(!store.is_restricted(&ann).await.unwrap());
+    store
+        .restrict(
+            &[ann.clone(), phone.clone(), ann.clone()],
+            Some(r),
+            "user:3",
+        )
+        .await
+        .unwrap();
+    store
+        .restrict(&[phone.clone(), ann.clone()], Some(r), "user:3")
+        .await
+        .unwrap();
+    assert!(store.is_restricted(&ann).await.unwrap());
+    assert!(
+        store
+            .is_restricted(&key("email:ann.example@example.COM"))
+            .await
+            .unwrap(),
+        "e-mail keys are compared in their canonical form"
+    );
+    assert!(store.is_restricted(&phone).await.unwrap());
+    assert!(!store.is_restricted(&bo).await.unwrap());
+    let rows = store
+        .restrictions(&[ann.clone(), phone.clone(), bo.clone()])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "restricting twice is idempotent");
+    assert!(
+        rows.iter()
+            .all(|x| x.is_active() && x.request_id == Some(r))
+    );
+    let restricted = audit_of(store, "subject.restricted").await;
+    assert_eq!(
+        restricted.len(),
+        1,
+        "only the restriction that changed something"
+    );
+    assert_eq!(restricted[0].subject, format!("request:{reference}"));
+    assert_eq!(
+        json(&restricted[0].details),
+        serde_json::json!({ "count": 2 })
+    );
+
+    // Without a request; then lifted, restricted again (a new row), lifted again.
+    store
+        .restrict(std::slice::from_ref(&bo), None, "user:3")
+        .await
+        .unwrap();
+    assert!(store.is_restricted(&bo).await.unwrap());
+    assert_eq!(
+        store
+            .lift_restriction(&[ann.clone(), key("email:nobody@example.com")], "user:4")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!store.is_restricted(&ann).await.unwrap());
+    assert!(store.is_restricted(&phone).await.unwrap());
+    assert_eq!(
+        store
+            .lift_restriction(std::slice::from_ref(&ann), "user:4")
+            .await
+            .unwrap(),
+        0
+    );
+    store
+        .restrict(std::slice::from_ref(&ann), None, "user:3")
+        .await
+        .unwrap();
+    assert!(store.is_restricted(&ann).await.unwrap());
+    let history = store
+        .restrictions(std::slice::from_ref(&ann))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(!history[0].is_active() && history[1].is_active());
+    assert_eq!(
+        (history[0].request_id, history[1].request_id),
+        (Some(r), None)
+    );
+    assert!(history[0].lifted_at >= Some(history[0].since));
+    assert!(history[1].since >= history[0].lifted_at.unwrap());
+    assert_eq!(
+        store
+            .lift_restriction(&[ann.clone(), phone.clone(), bo.clone()], "user:4")
+            .await
+            .unwrap(),
+        3
+    );
+    for k in [&ann, &phone, &bo] {
+        assert!(!store.is_restricted(k).await.unwrap());
+    }
+
+    let subjects: Vec<String> = all_audit(store)
+        .await
+        .iter()
+        .filter(|e| e.action.starts_with("subject."))
+        .map(|e| format!("{} {} {}", e.action, e.subject, e.details))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("subject.restricted request:{reference} {{\"count\":2}}"),
+            "subject.restricted subjects {\"count\":1}".to_owned(),
+            "subject.restriction_lifted subjects {\"count\":1}".to_owned(),
+            "subject.restricted subjects {\"count\":1}".to_owned(),
+            "subject.restriction_lifted subjects {\"count\":3}".to_owned(),
+        ]
+    );
+
+    // Refused, with nothing written.
+    let audit_len = all_audit(store).await.len();
+    assert!(matches!(
+        store
+            .restrict(std::slice::from_ref(&bo), Some(r + 1000), "user:3")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.restrict(std::slice::from_ref(&bo), None, "").await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(!store.is_restricted(&bo).await.unwrap());
+    assert_eq!(all_audit(store).await.len(), audit_len);
+    store.restrict(&[], Some(r), "user:3").await.unwrap();
+    assert_eq!(store.lift_restriction(&[], "user:3").await.unwrap(), 0);
+    assert!(store.restrictions(&[]).await.unwrap().is_empty());
+
+    assert!(store.verify_audit().await.unwrap().is_intact());
+    for needle in ["ann.example", "example.com", "4570225364", "bo@"] {
+        audit_never_mentions(store, needle).await;
+    }
+}
+
+async fn restrictions_answer_the_same_after_a_reopen(db: TestDb) {
+    let store = &db.store;
+    let r = requests_for(store, "REOPEN", 1).await[0];
+    let subjects: Vec<SubjectKey> = (0..20)
+        .map(|i| key(&format!("email:person{i}@example.com")))
+        .chain((0..5).map(visitor))
+        .collect();
+    store
+        .restrict(&subjects[..15], Some(r), "user:3")
+        .await
+        .unwrap();
+    store
+        .restrict(&subjects[20..], None, "user:3")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .lift_restriction(&subjects[5..10], "user:3")
+            .await
+            .unwrap(),
+        5
+    );
+    store
+        .restrict(&subjects[8..9], None, "user:3")
+        .await
+        .unwrap();
+
+    // What each store answers must be what the table holds, before and after a reopen.
+    let expect = |i: usize| i < 5 || i == 8 || (10..15).contains(&i) || i >= 20;
+    let from_table: Vec<bool> = {
+        let rows = store.restrictions(&subjects).await.unwrap();
+        subjects
+            .iter()
+            .map(|s| rows.iter().any(|x| &x.subject == s && x.is_active()))
+            .collect()
+    };
+    assert_eq!(
+        from_table,
+        (0..subjects.len()).map(expect).collect::<Vec<_>>()
+    );
+    let reopened = db.reconnect().await;
+    for (i, s) in subjects.iter().enumerate() {
+        assert_eq!(
+            store.is_restricted(s).await.unwrap(),
+            expect(i),
+            "subject {i}"
+        );
+        assert_eq!(
+            reopened.is_restricted(s).await.unwrap(),
+            expect(i),
+            "subject {i}, reopened"
+        );
+    }
+
+    // Writes through the reopened store keep its answers exact too.
+    reopened
+        .lift_restriction(&subjects[..2], "user:3")
+        .await
+        .unwrap();
+    reopened
+        .restrict(&subjects[15..17], None, "user:3")
+        .await
+        .unwrap();
+    let expect_now = |i: usize| (expect(i) && i >= 2) || (15..17).contains(&i);
+    for (i, s) in subjects.iter().enumerate() {
+        assert_eq!(
+            reopened.is_restricted(s).await.unwrap(),
+            expect_now(i),
+            "subject {i}"
+        );
+    }
+    reopened.close().await;
+    let third = db.reconnect().await;
+    for (i, s) in subjects.iter().enumerate() {
+        assert_eq!(
+            third.is_restricted(s).await.unwrap(),
+            expect_now(i),
+            "subject {i}, third"
+        );
+    }
+    assert!(third.verify_audit().await.unwrap().is_intact());
+    third.close().await;
 }
