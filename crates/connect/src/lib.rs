@@ -41,6 +41,7 @@ mod dialect;
 mod draft;
 mod error;
 mod introspect;
+mod seed;
 mod sql;
 mod yaml;
 
@@ -52,6 +53,7 @@ pub use dialect::{Dialect, MAX_IDENTIFIER_BYTES};
 pub use error::{ConnectError, redact_url};
 pub use introspect::{ForeignKey, LiveColumn, LiveSchema, LiveTable};
 pub use ombud_domain::datamap::Value;
+pub use seed::seed_sqlite;
 pub use yaml::quote as yaml_quote;
 
 /// At most this many filter values per [`Db::select`] or [`Db::count`].

@@ -296,6 +296,9 @@ pub enum Reason {
     Expired,
     /// The policy states no legal basis for the purpose.
     NoLegalBasis,
+    /// Processing is restricted for the person (Art. 18) and the purpose does not rest on
+    /// their consent.
+    Restricted,
 }
 
 impl Reason {
@@ -307,6 +310,24 @@ impl Reason {
             Self::Refused => "refused",
             Self::Expired => "expired",
             Self::NoLegalBasis => "no_legal_basis",
+            Self::Restricted => "restricted",
+        }
+    }
+}
+
+impl Answer {
+    /// The answer for a person whose processing is restricted (Art. 18): beyond storage, data
+    /// may then be processed only with their consent (Art. 18(2)), so a consented purpose stays
+    /// allowed and every other answer becomes "not allowed, restricted".
+    pub fn under_restriction(self) -> Answer {
+        if self.reason == Reason::Consented {
+            return self;
+        }
+        Answer {
+            allowed: false,
+            basis: None,
+            reason: Reason::Restricted,
+            state: self.state,
         }
     }
 }
@@ -385,6 +406,27 @@ pub fn check(policy: &Policy, purpose: &PurposeId, states: &[State], now_us: i64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restriction_keeps_only_consented_purposes() {
+        let consented = Answer {
+            allowed: true,
+            basis: Some(LegalBasis::Consent),
+            reason: Reason::Consented,
+            state: None,
+        };
+        assert_eq!(consented.clone().under_restriction(), consented);
+        let other = Answer {
+            allowed: true,
+            basis: Some(LegalBasis::LegitimateInterests),
+            reason: Reason::OtherBasis,
+            state: None,
+        }
+        .under_restriction();
+        assert!(!other.allowed);
+        assert_eq!(other.basis, None);
+        assert_eq!(other.reason.key(), "restricted");
+    }
 
     #[test]
     fn subjects_parse_and_normalise() {

@@ -6,7 +6,7 @@
 //! systems still to do; a system whose commit landed just before the kill is searched again and
 //! is found already erased, so nothing changes twice (see `ombud_domain::datamap::erase`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::connections::Connections;
 use crate::error::EngineError;
 use crate::package::{Lang, Manifest, PackageBuilder, PackageRight, RequestFacts};
-use crate::traverse::{Person, Walk, columns, find_all, key_columns, table};
+use crate::traverse::{Key, Person, Walk, columns, find_all, key_columns, table};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -535,13 +535,17 @@ impl Engine {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key)
             .map_err(|e| EngineError::Invalid(format!("no random source: {e}")))?;
-        // Systems in the order their collections come in the erase order.
+        // Systems in the order of their last collection in the erase order: a system whose
+        // keys other systems' rows refer to (the person's customer record) comes after them.
+        // Otherwise a job killed after that system's commit would, resumed, no longer find the
+        // rows the other systems hold through it (its identity columns are erased by then).
         let mut systems: Vec<&CollectionRef> = Vec::new();
-        for c in &plan.erase_order {
+        for c in plan.erase_order.iter().rev() {
             if !systems.iter().any(|s| s.system == c.system) {
                 systems.push(c);
             }
         }
+        systems.reverse();
         for first in systems {
             let system_id = first.system.to_string();
             if checkpoint.systems_done.contains(&system_id) {
@@ -621,7 +625,6 @@ impl Engine {
         rows: &[Vec<Value>],
         key: &[u8],
     ) -> Result<CollectionOutcome, EngineError> {
-        let policy = &self.inner.policy;
         let mut o = outcome_for(c, rows);
         if rows.is_empty() {
             return Ok(o);
@@ -638,25 +641,14 @@ impl Engine {
             .collect();
         let referenced = referenced_fields(self.map());
 
-        // Legal holds: those of the collection, and those whose categories cover a field.
-        let mut held: BTreeSet<String> = collection
+        // Legal holds apply where the data map says the records they cover live: a hold's
+        // categories (names, addresses...) also occur in records no law makes us keep.
+        let held: BTreeSet<String> = collection
             .legal_holds
             .iter()
             .map(ToString::to_string)
             .collect();
-        let mut held_fields = BTreeSet::new();
-        for f in &collection.fields {
-            for h in &policy.legal_holds {
-                if f.categories
-                    .iter()
-                    .any(|k| h.data_categories.iter().any(|hk| k.is_within(hk)))
-                {
-                    held.insert(h.id.to_string());
-                    held_fields.insert(f.name.clone());
-                }
-            }
-        }
-        let whole_collection_held = !collection.legal_holds.is_empty();
+        let whole_collection_held = !held.is_empty();
         let rules = &self.map().erasure;
         let mut erasable: Vec<(usize, Strategy)> = Vec::new();
         let mut delete = collection.delete_rows && held.is_empty();
@@ -671,7 +663,7 @@ impl Engine {
             if is_link || (f.categories.is_empty() && f.erase.is_none()) {
                 continue;
             }
-            if whole_collection_held || held_fields.contains(&f.name) {
+            if whole_collection_held {
                 continue;
             }
             match rules.for_field(f) {
@@ -712,26 +704,69 @@ impl Engine {
                 }
             }
             if !changes.is_empty() {
-                o.changed = tx
-                    .update_each(&table(collection), &names, &key_cols, &changes)
-                    .await?;
+                o.changed =
+                    write_changes(tx, &table(collection), &names, &key_cols, changes).await?;
             }
             o.fields = names;
         }
         if !held.is_empty() {
             if let Some(marker) = &collection.restriction {
-                tx.update_same(
-                    &table(collection),
-                    &[(marker.column.clone(), Value::Text(marker.value.clone()))],
-                    &key_cols,
-                    &keys,
-                )
-                .await?;
+                // Held rows are only marked (nothing else changed them): they count as changed,
+                // as a restriction's rows do.
+                o.changed = tx
+                    .update_same(
+                        &table(collection),
+                        &[(marker.column.clone(), Value::Text(marker.value.clone()))],
+                        &key_cols,
+                        &keys,
+                    )
+                    .await?;
+                o.fields.push(marker.column.clone());
             }
             o.held = held.into_iter().collect();
         }
         Ok(o)
     }
+}
+
+/// Rows that get the same new values, at least this many, are written with plain `UPDATE …
+/// SET c = v WHERE key IN (…)` statements rather than a `CASE` branch per row: with a null or
+/// fixed erasure that is every row, and databases run the plain form many times faster.
+const SAME_VALUES_MIN: usize = 32;
+
+/// Writes each row's new values (`(key, new values of columns)`); returns the rows matched.
+async fn write_changes(
+    tx: &mut ombud_connect::Tx,
+    table: &ombud_connect::TableName,
+    columns: &[String],
+    key: &[String],
+    changes: Vec<(Vec<Value>, Vec<Value>)>,
+) -> Result<u64, EngineError> {
+    let mut groups: Vec<(Vec<Value>, Vec<Vec<Value>>)> = Vec::new();
+    let mut group_of: HashMap<Vec<Key>, usize> = HashMap::new();
+    for (k, new) in changes {
+        let at = *group_of
+            .entry(new.iter().map(Key::from).collect())
+            .or_insert_with(|| {
+                groups.push((new, Vec::new()));
+                groups.len() - 1
+            });
+        groups[at].1.push(k);
+    }
+    let mut total = 0;
+    let mut each = Vec::new();
+    for (new, keys) in groups {
+        if keys.len() >= SAME_VALUES_MIN {
+            let sets: Vec<(String, Value)> = columns.iter().cloned().zip(new).collect();
+            total += tx.update_same(table, &sets, key, &keys).await?;
+        } else {
+            each.extend(keys.into_iter().map(|k| (k, new.clone())));
+        }
+    }
+    if !each.is_empty() {
+        total += tx.update_each(table, columns, key, &each).await?;
+    }
+    Ok(total)
 }
 
 /// Rectification: the corrections that name this collection, on the person's rows.

@@ -46,6 +46,11 @@ pub struct LetterContext {
     pub forwarded_to: Option<String>,
     /// Free text from staff, e.g. the outcome of a completed request. Optional.
     pub note: Option<String>,
+    /// Where the person downloads their data (access, portability): a link that works only
+    /// until `download_expires`. Optional; a secret, like the code.
+    pub download_url: Option<String>,
+    /// The last day the download link works. Set with `download_url`.
+    pub download_expires: Option<String>,
 }
 
 // The person's name, the code and staff's notes are personal data: Debug keeps them out.
@@ -61,6 +66,7 @@ impl fmt::Debug for LetterContext {
             .field("fee", &self.fee)
             .field("forwarded_to", &self.forwarded_to)
             .field("note", &redacted(&self.note))
+            .field("download_url", &redacted(&self.download_url))
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +204,10 @@ impl LetterContext {
             fee: Some("500 DKK".into()),
             forwarded_to: Some("Customer A/S".into()),
             note: Some("We have erased your account.".into()),
+            download_url: Some(
+                "https://privacy.example.com/privacy-centre/packages/0123abcd".into(),
+            ),
+            download_expires: Some("2026-04-21".into()),
         }
     }
 
@@ -238,6 +248,8 @@ impl LetterContext {
             fee: keep("fee", &full.fee),
             forwarded_to: keep("forwarded_to", &full.forwarded_to),
             note: None,
+            download_url: None,
+            download_expires: None,
         }
     }
 

@@ -61,6 +61,8 @@ fn full_context() -> LetterContext {
         fee: Some("500 DKK".into()),
         forwarded_to: Some("Nordisk Revision ApS".into()),
         note: Some("We have deleted your user account and its history.".into()),
+        download_url: Some("https://privacy.impero.test/privacy-centre/packages/5f0c2a".into()),
+        download_expires: Some("2026-04-21".into()),
     }
 }
 
@@ -102,6 +104,8 @@ fn minimal_context(kind: LetterKind) -> LetterContext {
         fee: full.fee.clone().filter(|_| needs("fee")),
         forwarded_to: full.forwarded_to.filter(|_| needs("forwarded_to")),
         note: None,
+        download_url: None,
+        download_expires: None,
     }
 }
 

@@ -232,6 +232,87 @@ pub enum RequestCommand {
     Withdraw(NoteArgs),
     /// Add a note to the timeline.
     Note(ReasonArgs),
+    /// What carrying the request out would touch: collections, order and row counts (reads only).
+    Plan(RefArgs),
+    /// Carry the request out in the organisation's databases now (rectification: with --set).
+    Execute(ExecuteArgs),
+    /// Write the request's export package (decrypted ZIP) to a file.
+    Export(PackageArgs),
+    /// The request's manual tasks (systems without a connector).
+    Tasks(RefArgs),
+    /// Tick off a manual task.
+    TaskDone(TaskDoneArgs),
+    /// One shot for operators: record a request, verify it by staff decision, carry it out, and
+    /// (access, portability) write the package.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecuteArgs {
+    /// The request's reference.
+    pub reference: String,
+    /// A correction for rectification: `system:collection.field=new value`; repeat for several.
+    #[arg(long = "set", value_name = "SYSTEM:COLLECTION.FIELD=VALUE")]
+    pub corrections: Vec<String>,
+    /// Show progress on the terminal.
+    #[arg(long)]
+    pub progress: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The request's reference.
+    pub reference: String,
+    /// Where to write the ZIP.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskDoneArgs {
+    /// The request's reference.
+    pub reference: String,
+    /// The task's id (see `ombud request tasks`).
+    pub task: i64,
+    /// What was done.
+    #[arg(long)]
+    pub note: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// access, portability, erasure, rectification or restriction.
+    #[arg(long)]
+    pub kind: String,
+    /// The person's e-mail address.
+    #[arg(long)]
+    pub email: String,
+    /// How staff confirmed the person's identity (recorded on the request).
+    #[arg(long, value_name = "HOW")]
+    pub verified: String,
+    /// email, phone, letter or in_person.
+    #[arg(long, default_value = "email")]
+    pub channel: String,
+    /// en or da: the language of the letters and the package.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// A correction for rectification: `system:collection.field=new value`.
+    #[arg(long = "set", value_name = "SYSTEM:COLLECTION.FIELD=VALUE")]
+    pub corrections: Vec<String>,
+    /// Access and portability: where to write the package (decrypted ZIP).
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Show progress on the terminal.
+    #[arg(long)]
+    pub progress: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Args)]

@@ -5,9 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ombud(args: &[&str]) -> Output {
+    ombud_with(args, &[])
+}
+
+fn ombud_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ombud"))
         .args(args)
         .env_remove("OMBUD_CONFIG")
+        .envs(env.iter().copied())
         .output()
         .expect("run ombud")
 }
@@ -273,19 +278,82 @@ fn audit_verify_detects_tampering() {
 
 /// A GET over a plain TCP connection; returns the status line and the body.
 fn http_get(addr: &str, path: &str) -> Result<(String, String), std::io::Error> {
+    let (status, _, body) = http(addr, "GET", path, None)?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One HTTP/1.1 exchange: the status line, the head and the body's bytes. `form` is sent as
+/// `application/x-www-form-urlencoded`.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    form: Option<&str>,
+) -> Result<(String, String, Vec<u8>), std::io::Error> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(addr)?;
+    let body = form.unwrap_or("");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    Ok((
-        head.lines().next().unwrap_or("").to_owned(),
-        body.to_owned(),
-    ))
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut body = response.get(split + 4..).unwrap_or_default().to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = unchunk(&body);
+    }
+    Ok((head.lines().next().unwrap_or("").to_owned(), head, body))
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn unchunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .expect("a hex chunk size");
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// Waits for a mail in the demo's mail folder containing `needle`; returns its text.
+fn mail_containing(dir: &std::path::Path, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                if text.contains(needle) {
+                    return text;
+                }
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail with {needle:?} in {}",
+            dir.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -339,6 +407,60 @@ fn demo_serves_the_notice_and_stops_on_sigterm() {
         dir.path().join("ombud.db").exists(),
         "the demo keeps its data in the data folder"
     );
+
+    // A newcomer asks for Ann's data in the privacy centre, enters the code from the mail
+    // folder, and downloads the package of the demo database.
+    let (status, head, _) = http(
+        &addr,
+        "POST",
+        "/privacy-centre/requests",
+        Some("kind=access&email=ann%40example.com&lang=en"),
+    )
+    .unwrap();
+    assert!(status.contains("303"), "{status}\n{}", log());
+    let location = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .expect("a redirect to the code page")
+        .trim()
+        .to_owned();
+    let reference = location
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mail = dir.path().join("mail");
+    let letter = mail_containing(&mail, &reference);
+    let code = letter
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_owned();
+    let (status, _, _) = http(
+        &addr,
+        "POST",
+        &format!("/privacy-centre/verify/{reference}"),
+        Some(&format!("code={code}&lang=en")),
+    )
+    .unwrap();
+    assert!(status.contains("303"), "{status}");
+    let letter = mail_containing(&mail, "/privacy-centre/packages/");
+    let at = letter.find("/privacy-centre/packages/").unwrap();
+    let link: String = letter[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let (status, head, zip) = http(&addr, "GET", &link, None).unwrap();
+    assert!(status.contains("200"), "{status}\n{}", log());
+    assert!(head.to_lowercase().contains("application/zip"), "{head}");
+    assert_eq!(&zip[..2], b"PK", "a ZIP package");
+    assert!(dir.path().join("trial_db.sqlite").exists());
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -523,8 +645,9 @@ fn request_commands_run_the_workflow() {
     );
 
     for step in [
+        // Verifying an erasure queues its job and starts the request (the server's worker or
+        // `ombud request execute` runs it).
         vec!["verify", &reference, "called the number on file"],
-        vec!["start", &reference],
         vec!["extend", &reference, "Twelve systems to search"],
         vec!["complete", &reference, "--note", "erased"],
     ] {
@@ -540,6 +663,9 @@ fn request_commands_run_the_workflow() {
         "completed (phone)",
         "received -> verified",
         "verified -> in_progress",
+        "jobs:",
+        "erasure queued",
+        "manual tasks:",
         "extended",
         "in_progress -> completed",
         "extension_notice",
@@ -625,4 +751,193 @@ fn serve_refuses_a_broken_letter_template_or_unusable_smtp_settings() {
     ]);
     assert!(!smtp.status.success());
     assert!(stderr(&smtp).contains("SMTP"), "{}", stderr(&smtp));
+}
+
+/// The example's trial database in `dir`, as `ombud demo` makes it; returns its URL.
+fn trial_db(dir: &std::path::Path) -> String {
+    runtime().block_on(async {
+        ombud_connect::seed_sqlite(
+            &dir.join("trial_db.sqlite"),
+            ombud_policy::example::IMPERO_TRIAL_DB_SQL,
+        )
+        .await
+        .unwrap()
+    })
+}
+
+/// One text value of the trial database, read independently of ombud.
+fn trial_value(url: &str, sql: &'static str) -> Option<String> {
+    use sqlx::Connection as _;
+    runtime().block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let v: Option<String> = sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        v
+    })
+}
+
+#[test]
+fn request_run_plan_execute_export_and_tasks_work_on_the_trial_database() {
+    let dir = data_dir_with_policy();
+    let data = dir.path().to_str().unwrap();
+    let url = trial_db(dir.path());
+    let env = [
+        ("OMBUD_CONNECTION_TRIAL_DB", url.as_str()),
+        (
+            "OMBUD_SECRET_KEY",
+            "cli-test-secret-0123456789abcdef-0123456789",
+        ),
+    ];
+    let run = |args: &[&str]| {
+        let mut all = vec!["request"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", data]);
+        ombud_with(&all, &env)
+    };
+
+    // Access in one shot: create, verify by staff decision, carry out, write the package.
+    let out = dir.path().join("ann.zip");
+    let access = run(&[
+        "run",
+        "--kind",
+        "access",
+        "--email",
+        "ann@example.com",
+        "--verified",
+        "passport seen at reception",
+        "--channel",
+        "in_person",
+        "--out",
+        out.to_str().unwrap(),
+        "--progress",
+    ]);
+    assert!(access.status.success(), "{}", stderr(&access));
+    let said = stdout(&access);
+    assert!(said.contains("trial_db:trial_user 1 found"), "{said}");
+    assert!(said.contains("package of"), "{said}");
+    let reference = said
+        .split_whitespace()
+        .find(|w| w.starts_with("R-"))
+        .unwrap()
+        .to_owned();
+    let zip = std::fs::read(&out).unwrap();
+    assert_eq!(&zip[..2], b"PK", "a ZIP");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut users = String::new();
+    let name = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .find(|n| n.contains("trial_user") && n.ends_with(".json"))
+        .expect("trial_user rows in the package");
+    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut users).unwrap();
+    assert!(
+        users.contains("Ann Example") && !users.contains("Bo Larsen"),
+        "{users}"
+    );
+
+    // Staff can write the package again; the plan shows what would be read, reads only.
+    let again = dir.path().join("again.zip");
+    let export = run(&["export", &reference, "--out", again.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert!(again.exists());
+    let plan = run(&["plan", &reference]);
+    let text = stdout(&plan);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    assert!(text.contains("trial_db:trial_user  1 rows"), "{text}");
+    assert!(text.contains("erase in this order:"), "{text}");
+    assert!(text.contains("manual tasks:"), "{text}");
+
+    // Manual tasks hold the request open until ticked off.
+    let tasks = run(&["tasks", &reference]);
+    let listed = stdout(&tasks);
+    let ids: Vec<String> = listed
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(!ids.is_empty(), "{listed}");
+    for id in &ids {
+        let done = run(&["task-done", &reference, id, "--note", "exported"]);
+        assert!(done.status.success(), "{}", stderr(&done));
+    }
+    let show = run(&["show", &reference]);
+    assert!(stdout(&show).contains("completed"), "{}", stdout(&show));
+    let twice = run(&["task-done", &reference, &ids[0]]);
+    assert!(!twice.status.success());
+
+    // Rectification needs well-formed corrections; a bad one is refused and changes nothing.
+    let bad = run(&[
+        "run",
+        "--kind",
+        "rectification",
+        "--email",
+        "ann@example.com",
+        "--verified",
+        "call",
+        "--set",
+        "trial_user.job_title",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("system:collection.field=value"),
+        "{}",
+        stderr(&bad)
+    );
+    let fixed = run(&[
+        "run",
+        "--kind",
+        "rectification",
+        "--email",
+        "ann@example.com",
+        "--verified",
+        "call",
+        "--set",
+        "trial_db:trial_user.job_title=Chief Audit Executive",
+    ]);
+    assert!(fixed.status.success(), "{}", stderr(&fixed));
+    assert_eq!(
+        trial_value(&url, "SELECT job_title FROM trial_user WHERE id = 1").as_deref(),
+        Some("Chief Audit Executive")
+    );
+    assert_eq!(
+        trial_value(&url, "SELECT full_name FROM trial_user WHERE id = 1").as_deref(),
+        Some("Ann Example")
+    );
+
+    // Erasure, then the same erasure again: the second changes nothing more.
+    for round in 0..2 {
+        let erase = run(&[
+            "run",
+            "--kind",
+            "erasure",
+            "--email",
+            "ann@example.com",
+            "--verified",
+            "call",
+        ]);
+        assert!(erase.status.success(), "{}", stderr(&erase));
+        let said = stdout(&erase);
+        if round == 0 {
+            assert!(
+                said.contains("trial_db:trial_user 1 found, 1 changed"),
+                "{said}"
+            );
+        } else {
+            assert!(
+                said.contains("trial_db:trial_user 0 found"),
+                "the erased e-mail finds nothing: {said}"
+            );
+        }
+        assert_eq!(
+            trial_value(&url, "SELECT full_name FROM trial_user WHERE id = 1").as_deref(),
+            Some("erased")
+        );
+    }
+    assert_eq!(
+        trial_value(&url, "SELECT full_name FROM trial_user WHERE id = 2").as_deref(),
+        Some("Bo Larsen")
+    );
+
+    let unknown = run(&["execute", "R-0000-0000-0000"]);
+    assert!(!unknown.status.success());
 }

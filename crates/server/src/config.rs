@@ -34,7 +34,7 @@ pub const SQLITE_FILE: &str = "ombud.db";
 
 /// Every key a config layer may set. Environment variables outside this list (such as the
 /// binary's own `OMBUD_CONFIG`) are left alone rather than rejected.
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 30] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -62,6 +62,9 @@ const KEYS: [&str; 27] = [
     "unverified_expiry_hours",
     "repeat_window_days",
     "reminder_days",
+    "packages_dir",
+    "package_expiry_hours",
+    "auto_execute",
 ];
 
 /// Keys whose values are secret: errors about them never quote the value.
@@ -131,6 +134,13 @@ pub struct Settings {
     /// `[connections]` in the file (`name = "postgres://…"` or `name_file = "/run/secrets/…"`),
     /// or `OMBUD_CONNECTION_<NAME>` / `OMBUD_CONNECTION_<NAME>_FILE`.
     pub connections: BTreeMap<String, SecretString>,
+    /// Where encrypted export packages are kept until they expire; `None`: `<data_dir>/packages`.
+    pub packages_dir: Option<PathBuf>,
+    /// Hours a package's download link works.
+    pub package_expiry_hours: u32,
+    /// Carry out access, portability, erasure and restriction requests as soon as they are
+    /// verified (otherwise staff start them with `execute`).
+    pub auto_execute: bool,
 }
 
 impl Default for Settings {
@@ -156,6 +166,9 @@ impl Default for Settings {
             repeat_window_days: 90,
             reminder_days: 2,
             connections: BTreeMap::new(),
+            packages_dir: None,
+            package_expiry_hours: 168,
+            auto_execute: true,
         }
     }
 }
@@ -448,6 +461,9 @@ struct Raw {
     reminder_days: Option<u32>,
     #[serde(default)]
     connections: BTreeMap<String, String>,
+    packages_dir: Option<PathBuf>,
+    package_expiry_hours: Option<u32>,
+    auto_execute: Option<bool>,
 }
 
 /// Accepts an address, `"off"` (and friends) or `false`.
@@ -685,6 +701,9 @@ impl Settings {
             repeat_window_days: raw.repeat_window_days.unwrap_or(90),
             reminder_days: raw.reminder_days.unwrap_or(2),
             connections,
+            packages_dir: raw.packages_dir,
+            package_expiry_hours: raw.package_expiry_hours.unwrap_or(168),
+            auto_execute: raw.auto_execute.unwrap_or(true),
         })
     }
 
@@ -804,6 +823,14 @@ log_filter = "info"
 # unverified_expiry_hours = 72
 # repeat_window_days = 90
 # reminder_days = 2
+
+# Export packages (access and portability requests), encrypted with a key derived from
+# secret_key, are kept here until their download link expires.
+# packages_dir = "./ombud-data/packages"
+# package_expiry_hours = 168
+
+# Carry out access, portability, erasure and restriction requests as soon as they are verified.
+# auto_execute = true
 
 # The organisation's databases, by the connection name the policy's data map gives its systems.
 # Prefer OMBUD_CONNECTION_<NAME> (or <name>_file = "/run/secrets/…") to writing passwords here.

@@ -12,6 +12,8 @@ use crate::requests::RequestService;
 
 /// How often queued letters are sent.
 const OUTBOX_EVERY: Duration = Duration::from_secs(2);
+/// How often the queue of request jobs is looked at.
+const REQUEST_JOBS_EVERY: Duration = Duration::from_secs(1);
 /// How often expiry and reminders run.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 /// How long a node holds a letter it is sending before another may take it.
@@ -25,6 +27,9 @@ pub async fn run(service: RequestService, mut stop: watch::Receiver<bool>) {
     let start = tokio::time::Instant::now();
     let mut outbox = tokio::time::interval_at(start + OUTBOX_EVERY, OUTBOX_EVERY);
     let mut housekeeping = tokio::time::interval_at(start + OUTBOX_EVERY, HOUSEKEEPING_EVERY);
+    let mut request_jobs = tokio::time::interval_at(start + REQUEST_JOBS_EVERY, REQUEST_JOBS_EVERY);
+    request_jobs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let owner = worker_name();
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -36,7 +41,24 @@ pub async fn run(service: RequestService, mut stop: watch::Receiver<bool>) {
                     tracing::warn!(error = %e, "sending queued letters failed");
                 }
             }
+            _ = request_jobs.tick() => {
+                // A shutdown drops the job mid-way; it resumes from its checkpoint when its
+                // lease runs out, here after a restart or on another node.
+                tokio::select! {
+                    r = service.run_jobs(&owner) => match r {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(jobs = n, "request jobs run"),
+                        Err(e) => tracing::warn!(error = %e, "running request jobs failed"),
+                    },
+                    () = stopped(&mut stop) => return,
+                }
+            }
             _ = housekeeping.tick() => {
+                match service.delete_expired_packages().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(packages = n, "expired export packages deleted"),
+                    Err(e) => tracing::warn!(error = %e, "deleting expired packages failed"),
+                }
                 match service.expire_unverified().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(expired = n, "unverified requests expired"),
@@ -50,6 +72,26 @@ pub async fn run(service: RequestService, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// This worker's name in job leases: unique per process.
+fn worker_name() -> String {
+    let mut bytes = [0u8; 6];
+    let _ = getrandom::fill(&mut bytes);
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("server-{}-{suffix}", std::process::id())
 }
 
 /// Sends what is due in the outbox. Returns how many were sent.

@@ -11,7 +11,7 @@ use ombud_domain::policy::{CookieCategoryId, Policy};
 use ombud_policy::Loaded;
 use ombud_policy::render::{NoticeFormat, notice};
 use ombud_store::{ConsentWriter, NewPolicyVersion, PolicyVersion, Store, StoreError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
@@ -265,19 +265,41 @@ pub fn request_service(
                 .unwrap_or_else(|| settings.data_dir.join("mail")),
         ),
     };
+    let policy = Arc::new(policy.clone());
+    let engine = ombud_fulfil::Engine::new(
+        policy.clone(),
+        store.clone(),
+        ombud_fulfil::EngineSettings {
+            connections: settings.connections.clone(),
+            packages_dir: settings
+                .packages_dir
+                .clone()
+                .unwrap_or_else(|| settings.data_dir.join("packages")),
+            // The package key is derived from the server's secret (per package, with HKDF and
+            // a random salt).
+            package_key: settings.secret_key.as_ref().map(|k| {
+                secrecy::SecretBox::new(k.expose_secret().as_bytes().to_vec().into_boxed_slice())
+            }),
+            package_ttl: std::time::Duration::from_secs(
+                u64::from(settings.package_expiry_hours) * 3600,
+            ),
+        },
+    );
     Ok(RequestService::new(
         store.clone(),
-        Arc::new(policy.clone()),
+        policy,
         version,
         letters,
         delivery,
-        Some(mail_from),
+        Some(engine),
         ServiceSettings {
+            mail_from: Some(mail_from),
             public_url: settings.public_url(),
             secret: settings.secret_key.clone(),
             unverified_expiry_hours: settings.unverified_expiry_hours,
             repeat_window_days: settings.repeat_window_days,
             reminder_days: settings.reminder_days,
+            auto_execute: settings.auto_execute,
         },
     ))
 }

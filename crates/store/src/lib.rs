@@ -31,7 +31,8 @@ mod sqlite;
 
 use std::path::Path;
 
-use ombud_domain::consent::{State, SubjectKey};
+use ombud_domain::consent::{Answer, State, SubjectKey};
+use ombud_domain::policy::{Policy, PurposeId};
 
 pub use consent::{ConsentEvent, ConsentWriter, NewConsentEvent};
 pub use error::StoreError;
@@ -255,6 +256,27 @@ impl Store {
     /// The current consent states of the given subjects, oldest decision first.
     pub async fn consent_states(&self, subjects: &[SubjectKey]) -> Result<Vec<State>, StoreError> {
         dispatch!(self.consent_states(subjects))
+    }
+
+    /// May `purpose` be processed for the person `subject` belongs to, at `now_us`? The states
+    /// of every linked subject decide; a restriction of processing on any of them
+    /// ([`Answer::under_restriction`]) leaves only consented purposes allowed.
+    pub async fn check_consent(
+        &self,
+        policy: &Policy,
+        purpose: &PurposeId,
+        subject: &SubjectKey,
+        now_us: i64,
+    ) -> Result<Answer, StoreError> {
+        let linked = self.consent_subjects(subject).await?;
+        let states = self.consent_states(&linked).await?;
+        let answer = ombud_domain::consent::check(policy, purpose, &states, now_us);
+        for s in &linked {
+            if self.is_restricted(s).await? {
+                return Ok(answer.under_restriction());
+            }
+        }
+        Ok(answer)
     }
 
     /// Up to `limit` consent events of the given subjects with `seq > after`, oldest first.

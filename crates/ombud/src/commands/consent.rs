@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use ombud_domain::consent::{self, SubjectKey};
+use ombud_domain::consent::SubjectKey;
 use ombud_domain::policy::{Keyword, PurposeId};
 use ombud_policy::PolicySource;
 use ombud_store::{NewAuditEntry, Store};
@@ -130,14 +130,14 @@ async fn check(store: &Store, subject: &SubjectKey, purpose: &str) -> anyhow::Re
                 version.id
             )
         })?;
-    let linked = store.consent_subjects(subject).await?;
-    let states = store.consent_states(&linked).await?;
-    let answer = consent::check(
-        &policy,
-        &purpose_id,
-        &states,
-        Timestamp::now().as_microsecond(),
-    );
+    let answer = store
+        .check_consent(
+            &policy,
+            &purpose_id,
+            subject,
+            Timestamp::now().as_microsecond(),
+        )
+        .await?;
     let basis = answer
         .basis
         .map(|b| format!(" on {}", b.key()))

@@ -135,6 +135,9 @@ fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<E
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        if demo {
+            demo_database(&mut settings).await?;
+        }
         let store = settings
             .open_store()
             .await
@@ -155,6 +158,22 @@ fn run_server(args: &ServerArgs, policy: Loaded, demo: bool) -> anyhow::Result<E
         result?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The example data map's `trial_db` system points at a small SQLite database in the data
+/// directory, made on first start with Ann Example's rows in every table, unless the
+/// configuration names another one.
+async fn demo_database(settings: &mut Settings) -> anyhow::Result<()> {
+    const SYSTEM: &str = "trial_db";
+    if settings.connections.contains_key(SYSTEM) {
+        return Ok(());
+    }
+    let path = settings.data_dir.join("trial_db.sqlite");
+    let url = ombud_connect::seed_sqlite(&path, ombud_policy::example::IMPERO_TRIAL_DB_SQL)
+        .await
+        .with_context(|| format!("cannot make the demo database {}", path.display()))?;
+    settings.connections.insert(SYSTEM.to_owned(), url.into());
+    Ok(())
 }
 
 /// What a newcomer should open, with the addresses actually bound. Written in one piece, and a
@@ -214,6 +233,12 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
         None => format!("SQLite at {}", settings.default_sqlite_path().display()),
     };
     let _ = writeln!(text, "\nData: {db}. Stop with Ctrl-C.");
+    if settings.connections.contains_key("trial_db") {
+        let _ = writeln!(
+            text,
+            "The data map's trial database holds Ann Example: ask for a copy of ann@example.com's data\n  in the privacy centre, enter the code from the mail folder, and download the package."
+        );
+    }
     let _ = writeln!(
         text,
         "Try the policy tools too: `ombud policy check examples/impero`, `ombud ropa examples/impero`."

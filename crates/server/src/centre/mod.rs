@@ -484,3 +484,94 @@ pub(crate) async fn status(
         },
     )
 }
+
+/// The person's data (access, portability): the package, decrypted as it is sent. The link
+/// works until it expires; each download is recorded in the audit log.
+#[utoipa::path(get, path = "/privacy-centre/packages/{token}", tag = "requests",
+    params(("token" = String, Path, description = "The download token from the completion letter")),
+    responses(
+        (status = OK, description = "The ZIP package", body = Vec<u8>, content_type = "application/zip"),
+        (status = NOT_FOUND, description = "No such link", body = String, content_type = "text/html"),
+        (status = GONE, description = "The link has expired", body = String, content_type = "text/html"),
+    ))]
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = language(None, &headers, &state);
+    let t = text::text(lang);
+    let service = state.requests();
+    let (package, record) = match service.package_for_token(&token).await {
+        Ok(found) => found,
+        Err(RequestError::NotFound) => {
+            return message(&state, lang, StatusCode::NOT_FOUND, t.link_invalid);
+        }
+        Err(RequestError::Conflict(_)) => {
+            return message(&state, lang, StatusCode::GONE, t.link_expired);
+        }
+        Err(e) => return failure(&state, lang, &e),
+    };
+    let Some(key) = service.package_key() else {
+        return message(&state, lang, StatusCode::SERVICE_UNAVAILABLE, t.unavailable);
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(4);
+    let path = package.path.clone();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read as _;
+        let opened = std::fs::File::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                ombud_fulfil::package::crypt::DecryptReader::new(&key, std::io::BufReader::new(f))
+                    .map_err(|e| e.to_string())
+            });
+        let mut reader = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(package = package.id, error = %e, "an export package cannot be opened");
+                let _ = tx.blocking_send(Err(std::io::Error::other("package unreadable")));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx
+                        .blocking_send(Ok(axum::body::Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // A damaged or tampered file: the download breaks off rather than
+                    // delivering data that failed its check.
+                    tracing::error!(package = package.id, error = %e, "an export package failed its integrity check");
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let filename = format!("{}.zip", record.reference);
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -103,6 +103,8 @@ pub fn context(policy: &Policy, record: &RequestRecord, public_url: &str) -> Let
         fee: None,
         forwarded_to: record.forwarded_to.clone(),
         note: None,
+        download_url: None,
+        download_expires: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! (later) the console. Each operation checks the state machine, records the change with its
 //! timeline entry and audit entry, and queues its letter, in one store transaction.
 
+mod execution;
 mod letters;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use ombud_store::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+pub use execution::{job_kind, summarise};
 pub use letters::{Delivery, DeliveryError};
 
 /// What ombud needs to run requests.
@@ -40,15 +42,21 @@ struct Inner {
     unverified_expiry_hours: u32,
     repeat_window_days: u32,
     reminder_days: u32,
+    /// Carries out verified requests; `None` when the data map has nothing it can run.
+    engine: Option<ombud_fulfil::Engine>,
+    auto_execute: bool,
 }
 
 /// Settings of the request service, from the runtime configuration.
 pub struct ServiceSettings {
+    /// The sender of letters; `None`: the controller's name and the rights contact address.
+    pub mail_from: Option<String>,
     pub public_url: String,
     pub secret: Option<SecretString>,
     pub unverified_expiry_hours: u32,
     pub repeat_window_days: u32,
     pub reminder_days: u32,
+    pub auto_execute: bool,
 }
 
 /// Why an operation did not happen. Messages are for the person or staff member who asked; none
@@ -66,6 +74,8 @@ pub enum RequestError {
     Transition(#[from] request::InvalidTransition),
     #[error("{0}")]
     Extension(#[from] request::ExtensionError),
+    #[error("carrying out the request failed: {0}")]
+    Execution(String),
     #[error("the request changed meanwhile; reload it and try again")]
     Changed,
     #[error("identity codes need a secret key: set secret_key (or OMBUD_SECRET_KEY)")]
@@ -140,10 +150,11 @@ impl RequestService {
         version: i64,
         letters: Letters,
         delivery: Delivery,
-        mail_from: Option<String>,
+        engine: Option<ombud_fulfil::Engine>,
         s: ServiceSettings,
     ) -> Self {
-        let mail_from = mail_from
+        let mail_from = s
+            .mail_from
             .unwrap_or_else(|| format!("{} <{}>", policy.controller.name, policy.rights.email));
         RequestService {
             inner: Arc::new(Inner {
@@ -157,6 +168,8 @@ impl RequestService {
                 unverified_expiry_hours: s.unverified_expiry_hours,
                 repeat_window_days: s.repeat_window_days,
                 reminder_days: s.reminder_days,
+                engine,
+                auto_execute: s.auto_execute,
                 policy,
             }),
         }
@@ -512,7 +525,16 @@ impl RequestService {
                 .into_iter()
                 .filter(|p| policy.purpose(p).is_some_and(|p| p.is_direct_marketing()))
                 .collect(),
-            _ => return Ok(record),
+            kind => {
+                let automatic = self.inner.auto_execute
+                    && self.inner.engine.is_some()
+                    && job_kind(kind).is_some()
+                    && kind != RequestType::Rectification;
+                if automatic {
+                    return self.execute(&record.reference, actor, Vec::new()).await;
+                }
+                return Ok(record);
+            }
         };
         if targets.is_empty() {
             return Ok(record);
@@ -780,6 +802,30 @@ impl RequestService {
                 )
                 .await
             }
+            StaffAction::Execute { corrections } => {
+                let corrections = corrections
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| ombud_fulfil::Correction {
+                        system: c.system,
+                        collection: c.collection,
+                        field: c.field,
+                        value: c.value,
+                    })
+                    .collect();
+                self.execute(&record.reference, actor, corrections).await
+            }
+            StaffAction::TaskDone { task, note } => {
+                let task =
+                    task.ok_or_else(|| RequestError::Invalid("Name the task (its id).".into()))?;
+                self.task_done(
+                    &record.reference,
+                    task,
+                    actor,
+                    clean(note, "note")?.as_deref(),
+                )
+                .await
+            }
         }
     }
 
@@ -813,10 +859,22 @@ impl RequestService {
         reason: Option<&str>,
         fee: Option<&str>,
     ) -> Result<OwnedMail, RequestError> {
+        self.letter_with(kind, record, |ctx| {
+            ctx.note = note.map(str::to_owned);
+            ctx.reason = reason.map(str::to_owned);
+            ctx.fee = fee.map(str::to_owned);
+        })
+    }
+
+    /// A letter whose context `fill` completes.
+    fn letter_with(
+        &self,
+        kind: LetterKind,
+        record: &RequestRecord,
+        fill: impl FnOnce(&mut ombud_mail::LetterContext),
+    ) -> Result<OwnedMail, RequestError> {
         let mut ctx = letters::context(&self.inner.policy, record, &self.inner.public_url);
-        ctx.note = note.map(str::to_owned);
-        ctx.reason = reason.map(str::to_owned);
-        ctx.fee = fee.map(str::to_owned);
+        fill(&mut ctx);
         let out = letters::to_person(&self.inner.letters, kind, &ctx, record)?;
         Ok(OwnedMail {
             to: out.to,
@@ -1009,6 +1067,30 @@ pub enum StaffAction {
     Note {
         text: Option<String>,
     },
+    /// Carry the request out in the organisation's databases (rectification: with the
+    /// corrections), with manual tasks for systems without a connector.
+    Execute {
+        corrections: Option<Vec<CorrectionBody>>,
+    },
+    /// A manual task is done.
+    TaskDone {
+        task: Option<i64>,
+        note: Option<String>,
+    },
+}
+
+/// A new value for one field of the person's rows (rectification).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionBody {
+    /// The system of the data map, e.g. `trial_db`.
+    pub system: String,
+    /// The collection (table) as the data map names it.
+    pub collection: String,
+    /// The field (column).
+    pub field: String,
+    /// The corrected value.
+    pub value: String,
 }
 
 /// A letter ready to queue.

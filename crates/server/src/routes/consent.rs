@@ -166,7 +166,9 @@ pub struct CheckOut {
     pub allowed: bool,
     /// The legal basis relied on when allowed (`consent`, `legitimate_interests`, ...).
     pub basis: Option<String>,
-    /// `consented`, `other_basis`, `no_consent`, `refused`, `expired` or `no_legal_basis`.
+    /// `consented`, `other_basis`, `no_consent`, `refused`, `expired`, `no_legal_basis` or
+    /// `restricted` (processing restricted for the person, Art. 18; only consented purposes
+    /// stay allowed).
     pub reason: String,
     /// The state the answer rests on, when it rests on consent.
     pub state: Option<StateOut>,
@@ -459,14 +461,15 @@ pub(super) async fn check(
         .ok()
         .filter(|p| state.model().purpose(p).is_some())
         .ok_or(ApiError::NotFound("The purpose"))?;
-    let linked = state.store().consent_subjects(&subject).await?;
-    let states = state.store().consent_states(&linked).await?;
-    let answer = consent::check(
-        state.model(),
-        &purpose,
-        &states,
-        Timestamp::now().as_microsecond(),
-    );
+    let answer = state
+        .store()
+        .check_consent(
+            state.model(),
+            &purpose,
+            &subject,
+            Timestamp::now().as_microsecond(),
+        )
+        .await?;
     Ok(Json(CheckOut {
         subject: subject.to_string(),
         purpose: purpose.to_string(),

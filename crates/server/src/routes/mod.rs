@@ -90,6 +90,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::centre::verify_page, crate::centre::verify))
         .routes(routes!(crate::centre::resend))
         .routes(routes!(crate::centre::status))
+        .routes(routes!(crate::centre::download))
         .routes(routes!(requests::create, requests::list))
         .routes(routes!(requests::show))
         .routes(routes!(requests::act))

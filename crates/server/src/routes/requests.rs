@@ -147,12 +147,56 @@ pub struct LetterOut {
     pub attempts: u32,
 }
 
-/// A request with its timeline and letters.
+/// A job that carries the request out in the organisation's databases. Its specification
+/// and result are not shown: they may describe the person.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobOut {
+    pub id: i64,
+    /// access, portability, erasure, rectification or restriction.
+    pub kind: String,
+    /// queued, running, done or failed.
+    pub state: String,
+    pub attempts: u32,
+    /// The last failure (names systems, tables and columns, never data).
+    pub error: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// A manual task for a system without a connector.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskOut {
+    pub id: i64,
+    pub system: String,
+    pub title: String,
+    pub instructions: String,
+    pub done_at: Option<String>,
+    pub done_by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An export package (encrypted at rest; the person has the download link).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PackageOut {
+    pub id: i64,
+    /// Bytes, encrypted.
+    pub size: u64,
+    pub created_at: String,
+    pub expires_at: String,
+    pub downloads: u32,
+    /// Set once the file was deleted.
+    pub deleted_at: Option<String>,
+}
+
+/// A request with its timeline, letters, jobs, manual tasks and packages.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RequestDetail {
     pub request: RequestOut,
     pub timeline: Vec<TimelineEntry>,
     pub letters: Vec<LetterOut>,
+    pub jobs: Vec<JobOut>,
+    pub tasks: Vec<TaskOut>,
+    pub packages: Vec<PackageOut>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -177,6 +221,7 @@ pub(crate) fn error(e: RequestError) -> ApiError {
         RequestError::Invalid(m) => ApiError::Unprocessable(m),
         RequestError::NotFound => ApiError::NotFound("The request"),
         RequestError::Conflict(m) => ApiError::Conflict(format!("{m}.")),
+        RequestError::Execution(m) => ApiError::Conflict(format!("{m}.")),
         RequestError::Transition(t) => ApiError::Conflict(format!("{t}.")),
         RequestError::Extension(x) => ApiError::Conflict(format!("{x}.")),
         RequestError::Changed => {
@@ -383,10 +428,55 @@ pub(crate) async fn detail(state: &AppState, reference: &str) -> Result<RequestD
             attempts: m.attempts,
         })
         .collect();
+    let store = state.store();
+    let jobs = store
+        .jobs_for_request(record.id)
+        .await?
+        .into_iter()
+        .map(|j| JobOut {
+            id: j.id,
+            kind: j.kind,
+            state: j.state.key().to_owned(),
+            attempts: j.attempts,
+            error: j.error,
+            created_at: j.created_at.to_string(),
+            finished_at: j.finished_at.map(|t| t.to_string()),
+        })
+        .collect();
+    let tasks = store
+        .tasks_for_request(record.id)
+        .await?
+        .into_iter()
+        .map(|t| TaskOut {
+            id: t.id,
+            system: t.system,
+            title: t.title,
+            instructions: t.instructions,
+            done_at: t.done_at.map(|t| t.to_string()),
+            done_by: t.done_by,
+            note: t.note,
+        })
+        .collect();
+    let packages = store
+        .packages_for_request(record.id)
+        .await?
+        .into_iter()
+        .map(|p| PackageOut {
+            id: p.id,
+            size: p.size,
+            created_at: p.created_at.to_string(),
+            expires_at: p.expires_at.to_string(),
+            downloads: p.downloads,
+            deleted_at: p.deleted_at.map(|t| t.to_string()),
+        })
+        .collect();
     Ok(RequestDetail {
         request: RequestOut::from(&record),
         timeline,
         letters,
+        jobs,
+        tasks,
+        packages,
     })
 }
 

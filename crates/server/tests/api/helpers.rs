@@ -93,12 +93,20 @@ pub const TEST_SECRET: &str = "test-secret-key-0123456789abcdef-0123456789";
 
 /// A server that sends its mail to a real SMTP server on loopback.
 pub async fn spawn_app_with_mail() -> (TestApp, ombud_testkit::SmtpSink) {
+    spawn_app_with_mail_and(|_| {}).await
+}
+
+/// Same, with the settings changed by `adjust` first.
+pub async fn spawn_app_with_mail_and(
+    adjust: impl FnOnce(&mut Settings),
+) -> (TestApp, ombud_testkit::SmtpSink) {
     let sink = ombud_testkit::SmtpSink::start();
     let dir = Arc::new(tempfile::tempdir().expect("temporary folder"));
     let mut settings = test_settings(dir.path());
     settings.smtp = Some(ombud_testkit::smtp_settings(sink.port()));
     settings.mail_from = Some("Impero Privacy <privacy@impero.test>".to_owned());
     settings.secret_key = Some(TEST_SECRET.into());
+    adjust(&mut settings);
     let app = spawn_with(dir, ombud_policy::example::impero(), settings).await;
     (app, sink)
 }
@@ -110,8 +118,22 @@ pub async fn spawn_app_at(dir: Arc<TempDir>, policy: PolicySource) -> TestApp {
 }
 
 /// A server with `policy` and `settings` on the store in `dir`.
-pub async fn spawn_with(dir: Arc<TempDir>, policy: PolicySource, settings: Settings) -> TestApp {
+pub async fn spawn_with(
+    dir: Arc<TempDir>,
+    policy: PolicySource,
+    mut settings: Settings,
+) -> TestApp {
     init_test_log();
+    if !settings.connections.contains_key("trial_db") {
+        // The example data map's trial database, as `ombud demo` makes it.
+        let url = ombud_connect::seed_sqlite(
+            &dir.path().join("trial_db.sqlite"),
+            ombud_policy::example::IMPERO_TRIAL_DB_SQL,
+        )
+        .await
+        .expect("the demo database");
+        settings.connections.insert("trial_db".into(), url.into());
+    }
     let store = settings.open_store().await.expect("open the test store");
     let policy = load_policy(policy);
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();

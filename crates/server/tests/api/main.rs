@@ -7,6 +7,7 @@ mod banner;
 mod config;
 mod consent;
 mod errors;
+mod execution;
 mod health;
 mod helpers;
 mod in_process;

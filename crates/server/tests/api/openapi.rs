@@ -59,6 +59,7 @@ fn openapi_documents_every_public_route() {
             "/openapi.json",
             "/privacy",
             "/privacy-centre",
+            "/privacy-centre/packages/{token}",
             "/privacy-centre/requests",
             "/privacy-centre/status/{reference}",
             "/privacy-centre/verify/{reference}",

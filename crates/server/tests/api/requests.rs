@@ -7,10 +7,10 @@ use ombud_testkit::{SentMail, SmtpSink};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with_mail};
+use crate::helpers::{TestApp, spawn_app_with_mail, spawn_app_with_mail_and};
 
 /// The 6-digit code in a verification e-mail.
-fn code_in(mail: &SentMail) -> String {
+pub(crate) fn code_in(mail: &SentMail) -> String {
     let digits: Vec<&str> = mail
         .text
         .split(|c: char| !c.is_ascii_digit())
@@ -30,7 +30,7 @@ fn code_in(mail: &SentMail) -> String {
 }
 
 /// Submits the privacy centre's form; returns the response (not followed).
-async fn submit(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
     app.client
         .post(format!("{}/privacy-centre/requests", app.address))
         .form(fields)
@@ -39,7 +39,7 @@ async fn submit(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
         .unwrap()
 }
 
-fn reference_from(location: &str) -> String {
+pub(crate) fn reference_from(location: &str) -> String {
     location
         .split('/')
         .nth(3)
@@ -48,7 +48,7 @@ fn reference_from(location: &str) -> String {
         .to_owned()
 }
 
-async fn enter_code(app: &TestApp, reference: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn enter_code(app: &TestApp, reference: &str, code: &str) -> reqwest::Response {
     app.client
         .post(format!("{}/privacy-centre/verify/{reference}", app.address))
         .form(&[("code", code), ("lang", "en")])
@@ -57,7 +57,7 @@ async fn enter_code(app: &TestApp, reference: &str, code: &str) -> reqwest::Resp
         .unwrap()
 }
 
-async fn detail(app: &TestApp, reference: &str) -> Value {
+pub(crate) async fn detail(app: &TestApp, reference: &str) -> Value {
     let r = app
         .api(Method::GET, &format!("/api/v1/requests/{reference}"))
         .send()
@@ -67,7 +67,7 @@ async fn detail(app: &TestApp, reference: &str) -> Value {
     r.json().await.unwrap()
 }
 
-async fn act(app: &TestApp, reference: &str, action: Value) -> reqwest::Response {
+pub(crate) async fn act(app: &TestApp, reference: &str, action: Value) -> reqwest::Response {
     app.api(
         Method::POST,
         &format!("/api/v1/requests/{reference}/actions"),
@@ -78,7 +78,7 @@ async fn act(app: &TestApp, reference: &str, action: Value) -> reqwest::Response
     .unwrap()
 }
 
-async fn create(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, body: Value) -> Value {
     let r = app
         .api(Method::POST, "/api/v1/requests")
         .json(&body)
@@ -90,7 +90,7 @@ async fn create(app: &TestApp, body: Value) -> Value {
 }
 
 /// Mail to `to` among what the sink received, waiting for at least `n` of them.
-async fn mail_to(sink: &SmtpSink, to: &str, n: usize) -> Vec<SentMail> {
+pub(crate) async fn mail_to(sink: &SmtpSink, to: &str, n: usize) -> Vec<SentMail> {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         let found: Vec<SentMail> = sink
@@ -107,7 +107,8 @@ async fn mail_to(sink: &SmtpSink, to: &str, n: usize) -> Vec<SentMail> {
 
 #[tokio::test]
 async fn submit_receive_the_code_verify_and_follow_the_request() {
-    let (app, sink) = spawn_app_with_mail().await;
+    // Staff carry the request out by hand here (see execution.rs for the automatic run).
+    let (app, sink) = spawn_app_with_mail_and(|s| s.auto_execute = false).await;
     let form = app.get("/privacy-centre").await;
     assert_eq!(form.status(), 200);
     let html = form.text().await.unwrap();
@@ -453,7 +454,7 @@ async fn extension_within_the_first_month_only_with_a_reason_sent_to_the_person(
 
 #[tokio::test]
 async fn the_workflow_refuses_invalid_transitions_and_a_refusal_letter_names_the_authority() {
-    let (app, sink) = spawn_app_with_mail().await;
+    let (app, sink) = spawn_app_with_mail_and(|s| s.auto_execute = false).await;
     let r = create(&app, json!({ "kind": "erasure", "email": "gi@example.test", "channel": "phone", "received": "2026-11-02" })).await;
     let reference = r["reference"].as_str().unwrap();
     let r = act(&app, reference, json!({ "action": "complete" })).await;
