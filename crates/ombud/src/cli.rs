@@ -39,6 +39,71 @@ pub enum Command {
     /// Runtime configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The data map: compare it with the live databases, draft one from a database, or import
+    /// a Fides dataset.
+    #[command(subcommand)]
+    Datamap(DatamapCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatamapCommand {
+    /// Compare the policy's data map with the live databases of its connections: missing
+    /// tables or columns, types of another kind, primary keys that differ. Exit 1 on any.
+    Check(DatamapCheckArgs),
+    /// Read a database's tables, columns and keys, and print a draft data map (proposed
+    /// categories and identities) for a person to review.
+    Discover(DiscoverArgs),
+    /// Convert a Fides dataset YAML file into ombud's data map format.
+    ImportFides(ImportFidesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatamapCheckArgs {
+    /// Policy file or folder.
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The database URL (postgres://, mysql://, mariadb://, sqlite:). Or use --connection.
+    #[arg(required_unless_present = "connection", conflicts_with = "connection")]
+    pub url: Option<String>,
+    /// Take the URL from the configuration's connection of this name instead (so the password
+    /// stays out of the shell history).
+    #[arg(long)]
+    pub connection: Option<String>,
+    /// The system's id in the draft (default: the connection's name, else `database`).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// The schema (PostgreSQL) or database (MySQL) to read; default: the connection's own.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConnectorArg {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportFidesArgs {
+    /// The Fides dataset file (YAML with `dataset:`).
+    pub file: PathBuf,
+    /// How ombud reaches the database the dataset describes.
+    #[arg(long, value_enum, default_value = "postgres")]
+    pub connector: ConnectorArg,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }
 
 /// Runtime settings shared by the commands that open the store or serve.

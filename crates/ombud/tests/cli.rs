@@ -941,3 +941,97 @@ fn request_run_plan_execute_export_and_tasks_work_on_the_trial_database() {
     let unknown = run(&["execute", "R-0000-0000-0000"]);
     assert!(!unknown.status.success());
 }
+
+#[test]
+fn datamap_discover_check_and_import_fides() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = trial_db(dir.path());
+
+    // A draft from the live database, with proposed identities and references.
+    let draft = ombud(&["datamap", "discover", &url, "--system", "trial_db"]);
+    assert!(draft.status.success(), "{}", stderr(&draft));
+    let text = stdout(&draft);
+    assert!(text.starts_with("systems:\n"), "{text}");
+    for expected in [
+        "trial_db:",
+        "connector: sqlite",
+        "trial_user:",
+        "identity: email",
+        "direction: from",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    // The URL may come from the configuration instead of the command line.
+    let by_name = ombud_with(
+        &["datamap", "discover", "--connection", "trial_db"],
+        &[("OMBUD_CONNECTION_TRIAL_DB", url.as_str())],
+    );
+    assert!(by_name.status.success(), "{}", stderr(&by_name));
+    assert_eq!(stdout(&by_name), text);
+
+    // The example's map fits the demo database...
+    let env = [("OMBUD_CONNECTION_TRIAL_DB", url.as_str())];
+    let fits = ombud_with(&["datamap", "check", "../../examples/impero"], &env);
+    assert!(fits.status.success(), "{}{}", stdout(&fits), stderr(&fits));
+    assert!(stdout(&fits).contains("trial_db: fits the database"));
+    // ...and a missing column, a missing connection or an unreachable database is reported.
+    runtime().block_on(async {
+        use sqlx::Connection as _;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("ALTER TABLE support_ticket DROP COLUMN body")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    });
+    let drifted = ombud_with(&["datamap", "check", "../../examples/impero"], &env);
+    assert_eq!(drifted.status.code(), Some(1));
+    assert!(
+        stdout(&drifted).contains("support_ticket") && stdout(&drifted).contains("body"),
+        "{}",
+        stdout(&drifted)
+    );
+    let unset = ombud(&["datamap", "check", "../../examples/impero"]);
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(
+        stdout(&unset).contains("OMBUD_CONNECTION_TRIAL_DB"),
+        "{}",
+        stdout(&unset)
+    );
+    let gone = ombud_with(
+        &["datamap", "check", "../../examples/impero"],
+        &[(
+            "OMBUD_CONNECTION_TRIAL_DB",
+            "sqlite:///nonexistent/trial.db",
+        )],
+    );
+    assert_eq!(gone.status.code(), Some(1));
+
+    // A Fides dataset converts; a broken one is refused with file, line and column.
+    let fides = ombud(&[
+        "datamap",
+        "import-fides",
+        "../policy/tests/fixtures/chinook.fides.yml",
+        "--connector",
+        "sqlite",
+    ]);
+    assert!(fides.status.success(), "{}", stderr(&fides));
+    let converted = stdout(&fides);
+    assert!(
+        converted.contains("connector: sqlite") && converted.contains("Customer:"),
+        "{converted}"
+    );
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        "dataset:\n  - fides_key: x\n    collections:\n      - fields: []\n",
+    )
+    .unwrap();
+    let refused = ombud(&["datamap", "import-fides", broken.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("broken.yml:4:9"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -19,6 +19,7 @@ macro_rules! out {
 
 mod audit;
 mod consent;
+mod datamap;
 mod deadline;
 mod policy;
 mod request;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(args),
         Command::Demo(args) => serve::demo(args),
         Command::Migrate(args) => serve::migrate(args),
+        Command::Datamap(c) => datamap::run(c),
         Command::Config(ConfigCommand::Example) => {
             out!("{}", ombud_server::Settings::example_toml())?;
             Ok(ExitCode::SUCCESS)

@@ -11,7 +11,7 @@ use super::{load_valid, today};
 use crate::cli::{ServeArgs, ServerArgs};
 
 /// Settings from the config file, the environment and the flags (flags win).
-fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
+pub(crate) fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
     let overrides = Overrides {
         listen: args
             .listen
