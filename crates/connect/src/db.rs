@@ -239,6 +239,32 @@ fn sqlite_arguments(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
     arguments!(SqliteArguments, args, no_arrays).map_err(sqlx::Error::Encode)
 }
 
+/// MySQL refuses to compare a column of a 3-byte character set (`utf8mb3`, `latin1`) with a
+/// value holding characters beyond the Basic Multilingual Plane (emoji): "Illegal mix of
+/// collations" (errors 1267, 1270, 1271). Such a value cannot be stored in that column, so it
+/// matches nothing there: the query is run again without it.
+fn collation_mix(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .is_some_and(|m| matches!(m.number(), 1267 | 1270 | 1271))
+}
+
+fn is_supplementary(v: &Value) -> bool {
+    matches!(v, Value::Text(t) if t.chars().any(|c| u32::from(c) > 0xFFFF))
+}
+
+fn has_supplementary(values: &[Value]) -> bool {
+    values.iter().any(is_supplementary)
+}
+
+fn without_supplementary(values: &[Value]) -> Vec<Value> {
+    values
+        .iter()
+        .filter(|v| !is_supplementary(v))
+        .cloned()
+        .collect()
+}
+
 fn query_error(
     dialect: Dialect,
     op: &'static str,
@@ -409,13 +435,27 @@ impl Db {
                 .map(|r| decode::pg_row(r, &q.table, &q.columns))
                 .collect(),
             Pool::Mysql(p) => {
-                sqlx::query_with(AssertSqlSafe(sql), mysql_arguments(args).map_err(&fail)?)
+                match sqlx::query_with(AssertSqlSafe(sql), mysql_arguments(args).map_err(&fail)?)
                     .fetch_all(p)
                     .await
-                    .map_err(&fail)?
-                    .iter()
-                    .map(|r| decode::mysql_row(r, &q.table, &q.columns))
-                    .collect()
+                {
+                    Err(e) if collation_mix(&e) && has_supplementary(&q.values) => {
+                        let values = without_supplementary(&q.values);
+                        if values.is_empty() {
+                            return Ok(Vec::new());
+                        }
+                        let q = Select {
+                            values,
+                            ..q.clone()
+                        };
+                        Box::pin(self.select(&q)).await
+                    }
+                    rows => rows
+                        .map_err(&fail)?
+                        .iter()
+                        .map(|r| decode::mysql_row(r, &q.table, &q.columns))
+                        .collect(),
+                }
             }
             Pool::Sqlite(p) => {
                 sqlx::query_with(AssertSqlSafe(sql), sqlite_arguments(args).map_err(&fail)?)
@@ -451,11 +491,20 @@ impl Db {
                 .and_then(|r| r.try_get(0))
                 .map_err(&fail)?,
             Pool::Mysql(p) => {
-                sqlx::query_with(AssertSqlSafe(sql), mysql_arguments(args).map_err(&fail)?)
+                match sqlx::query_with(AssertSqlSafe(sql), mysql_arguments(args).map_err(&fail)?)
                     .fetch_one(p)
                     .await
                     .and_then(|r| r.try_get(0))
-                    .map_err(&fail)?
+                {
+                    Err(e) if collation_mix(&e) && has_supplementary(values) => {
+                        let values = without_supplementary(values);
+                        if values.is_empty() {
+                            return Ok(0);
+                        }
+                        return Box::pin(self.count(table, filter_column, &values)).await;
+                    }
+                    n => n.map_err(&fail)?,
+                }
             }
             Pool::Sqlite(p) => {
                 sqlx::query_with(AssertSqlSafe(sql), sqlite_arguments(args).map_err(&fail)?)
