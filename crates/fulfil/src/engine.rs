@@ -660,7 +660,10 @@ impl Engine {
                     collection: c.collection.clone(),
                     field: f.name.clone(),
                 });
-            if is_link || (f.categories.is_empty() && f.erase.is_none()) {
+            // Fields about the person are erased; the system's own data (`system.*`, such as
+            // a row's creation time) and unclassified columns stay unless the map says `erase:`.
+            let about_the_person = f.categories.iter().any(|k| k.is_about_a_person());
+            if is_link || (!about_the_person && f.erase.is_none()) {
                 continue;
             }
             if whole_collection_held {

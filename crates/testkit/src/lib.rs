@@ -14,6 +14,35 @@
 //! assert!(mails[0].text.contains("123456"));
 //! # }
 //! ```
+//!
+//! [`scratch`] creates a fresh, uniquely named database on the test PostgreSQL or MariaDB
+//! server ([`admin_url`]: `OMBUD_TEST_POSTGRES_URL`, `OMBUD_TEST_MYSQL_URL`, else root on
+//! 127.0.0.1), or a SQLite file in a temporary folder; [`load_chinook`] loads the Chinook
+//! sample into it, whose names [`chinook_name`] spells for the backend. Run the test body as a
+//! task, drop the database whatever happened, then re-raise the body's panic with [`resume`]:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use ombud_testkit::{Backend, load_chinook, resume, scratch};
+//! let db = scratch(Backend::Postgres, "ombud_demo").await;
+//! let url = db.url().to_owned();
+//! let outcome = tokio::spawn(async move {
+//!     load_chinook(Backend::Postgres, &url).await;
+//!     // … the test …
+//! })
+//! .await;
+//! let dropped = db.drop_database().await;
+//! resume(outcome);
+//! dropped.expect("dropping the test database");
+//! # }
+//! ```
+
+mod databases;
+
+pub use databases::{
+    Backend, Scratch, admin_url, chinook_name, execute, load_chinook, resume, scratch, unique_name,
+    with_database,
+};
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

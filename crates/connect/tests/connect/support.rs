@@ -3,25 +3,31 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ombud_connect::{Db, Dialect, LiveSchema, TableName};
+use ombud_testkit::{Backend, chinook_name, load_chinook, resume, scratch};
 use sha2::{Digest, Sha256};
 use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 
-const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
-const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
+pub use ombud_testkit::with_database;
 
 /// One database of one backend, with Chinook loaded, and the connector under test on it.
 pub struct TestDb {
     pub dialect: Dialect,
     pub url: String,
     pub db: Db,
+}
+
+/// The test server kind of `dialect`.
+fn backend(dialect: Dialect) -> Backend {
+    match dialect {
+        Dialect::Postgres => Backend::Postgres,
+        Dialect::Mysql => Backend::Mysql,
+        Dialect::Sqlite => Backend::Sqlite,
+    }
 }
 
 /// Runs `test` on a new database of `dialect` with Chinook loaded; drops the database
@@ -31,197 +37,36 @@ where
     F: FnOnce(TestDb) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let name = unique_name();
-    let mut tempdir = None;
-    let url = match dialect {
-        Dialect::Postgres => {
-            let admin = admin_url(dialect);
-            let mut c = PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {admin}: {e}"));
-            sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                .execute(&mut c)
-                .await
-                .expect("creating the PostgreSQL test database");
-            with_database(&admin, &name)
-        }
-        Dialect::Mysql => {
-            let admin = admin_url(dialect);
-            let mut c = MySqlConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("MariaDB is not reachable at {admin}: {e}"));
-            sqlx::raw_sql(AssertSqlSafe(format!(
-                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )))
-            .execute(&mut c)
-            .await
-            .expect("creating the MySQL test database");
-            with_database(&admin, &name)
-        }
-        Dialect::Sqlite => {
-            let dir = tempfile::tempdir().expect("a temporary folder");
-            let path = dir.path().join("chinook.db");
-            tempdir = Some(dir);
-            format!("sqlite://{}", path.display())
-        }
-    };
-
-    let loading_url = url.clone();
+    let scratch = scratch(backend(dialect), "ombud_connect").await;
+    let url = scratch.url().to_owned();
     let outcome = tokio::spawn(async move {
-        load_chinook(dialect, &loading_url).await;
-        let db = Db::connect(loading_url.as_str())
+        load_chinook(backend(dialect), &url).await;
+        let db = Db::connect(url.as_str())
             .await
             .expect("connecting to the test database");
         let t = TestDb {
             dialect,
-            url: loading_url,
+            url,
             db: db.clone(),
         };
         test(t).await;
         db.close().await;
     })
     .await;
-
-    let dropped = match dialect {
-        Dialect::Postgres => {
-            let mut c = PgConnection::connect(&admin_url(dialect)).await.unwrap();
-            sqlx::raw_sql(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await
-            .map(|_| ())
-        }
-        Dialect::Mysql => {
-            let mut c = MySqlConnection::connect(&admin_url(dialect)).await.unwrap();
-            sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                .execute(&mut c)
-                .await
-                .map(|_| ())
-        }
-        Dialect::Sqlite => {
-            drop(tempdir);
-            Ok(())
-        }
-    };
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(payload) => std::panic::resume_unwind(payload),
-            Err(e) => panic!("test task did not finish: {e}"),
-        }
-    }
+    let dropped = scratch.drop_database().await;
+    resume(outcome);
     dropped.expect("dropping the test database");
 }
 
+/// The admin connection of the test server of `dialect` (see [`ombud_testkit::admin_url`]).
 pub fn admin_url(dialect: Dialect) -> String {
-    match dialect {
-        Dialect::Postgres => {
-            std::env::var("OMBUD_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_ADMIN.to_owned())
-        }
-        Dialect::Mysql => {
-            std::env::var("OMBUD_TEST_MYSQL_URL").unwrap_or_else(|_| MYSQL_ADMIN.to_owned())
-        }
-        Dialect::Sqlite => unreachable!("SQLite needs no server"),
-    }
-}
-
-fn unique_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("ombud_connect_{}_{n}_{nanos}", std::process::id())
-}
-
-/// `admin_url` with its database replaced.
-pub fn with_database(admin_url: &str, database: &str) -> String {
-    let start = admin_url.find("://").expect("a URL with a scheme") + 3;
-    let rest = &admin_url[start..];
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let query = rest.find('?').map_or("", |q| &rest[q..]);
-    format!("{}{}/{database}{query}", &admin_url[..start], &rest[..end])
-}
-
-fn fixture(file: &str) -> String {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        "chinook",
-        file,
-    ]
-    .iter()
-    .collect();
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// The script after its header: everything after the line that switches to the database it
-/// created (`\c chinook;`, ``USE `Chinook`;``).
-fn after_header(script: &str, marker: &str) -> String {
-    let mut lines = script.lines();
-    for line in lines.by_ref() {
-        if line.trim_start().starts_with(marker) {
-            break;
-        }
-    }
-    lines.collect::<Vec<_>>().join("\n")
-}
-
-async fn load_chinook(dialect: Dialect, url: &str) {
-    match dialect {
-        Dialect::Postgres => {
-            let script = after_header(&fixture("Chinook_PostgreSql.sql"), "\\c");
-            let mut c = PgConnection::connect(url).await.unwrap();
-            // One simple-query message: PostgreSQL runs it as one transaction.
-            sqlx::raw_sql(AssertSqlSafe(script))
-                .execute(&mut c)
-                .await
-                .expect("loading Chinook into PostgreSQL");
-        }
-        Dialect::Mysql => {
-            let script = after_header(&fixture("Chinook_MySql.sql"), "USE");
-            let mut c = MySqlConnection::connect(url).await.unwrap();
-            sqlx::raw_sql(AssertSqlSafe(format!(
-                "SET autocommit = 0;\n{script}\nCOMMIT;"
-            )))
-            .execute(&mut c)
-            .await
-            .expect("loading Chinook into MariaDB");
-        }
-        Dialect::Sqlite => {
-            let path = url.strip_prefix("sqlite://").unwrap();
-            let mut c = SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
-                .connect()
-                .await
-                .unwrap();
-            let script = fixture("Chinook_Sqlite.sql");
-            sqlx::raw_sql(AssertSqlSafe(format!("BEGIN;\n{script}\nCOMMIT;")))
-                .execute(&mut c)
-                .await
-                .expect("loading Chinook into SQLite");
-            c.close().await.unwrap();
-        }
-    }
+    ombud_testkit::admin_url(backend(dialect))
 }
 
 /// Chinook's names on this backend: PascalCase on MySQL and SQLite (`InvoiceLine`,
 /// `CustomerId`), snake case on PostgreSQL (`invoice_line`, `customer_id`).
 pub fn n(dialect: Dialect, pascal: &str) -> String {
-    if dialect != Dialect::Postgres {
-        return pascal.to_owned();
-    }
-    let mut out = String::new();
-    for (i, c) in pascal.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
+    chinook_name(backend(dialect), pascal)
 }
 
 pub fn table(dialect: Dialect, pascal: &str) -> TableName {
@@ -239,29 +84,9 @@ impl TestDb {
 
     /// Runs SQL on a connection of its own, as someone with direct access would.
     pub async fn exec(&self, sql: &str) {
-        match self.dialect {
-            Dialect::Postgres => {
-                let mut c = PgConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            Dialect::Mysql => {
-                let mut c = MySqlConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            Dialect::Sqlite => {
-                let mut c = self.sqlite().await;
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-        }
+        ombud_testkit::execute(backend(self.dialect), &self.url, sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     async fn sqlite(&self) -> SqliteConnection {

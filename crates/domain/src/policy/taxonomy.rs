@@ -44,6 +44,12 @@ impl CategoryKey {
             .map(|(p, _)| CategoryKey(p.to_owned()))
     }
 
+    /// Whether the category describes a person (`user` and below), as opposed to the system's
+    /// own data (`system.operations`, ...) that erasure leaves alone.
+    pub fn is_about_a_person(&self) -> bool {
+        self.0 == "user" || self.0.starts_with("user.")
+    }
+
     /// Whether `self` is `other` or lies under it.
     pub fn is_within(&self, other: &CategoryKey) -> bool {
         self.0 == other.0
@@ -233,5 +239,13 @@ mod tests {
         assert!(key("user.contact").is_within(&key("user.contact")));
         assert!(!key("user.contactx").is_within(&key("user.contact")));
         assert!(!key("user").is_within(&key("user.contact")));
+    }
+
+    #[test]
+    fn only_user_categories_are_about_a_person() {
+        assert!(key("user").is_about_a_person());
+        assert!(key("user.contact.email").is_about_a_person());
+        assert!(!key("system.operations").is_about_a_person());
+        assert!(!key("users").is_about_a_person());
     }
 }

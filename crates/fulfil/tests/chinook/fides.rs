@@ -98,6 +98,30 @@ async fn the_fides_import_finds_the_same_rows(t: TestDb) {
         .collect();
     assert_eq!(found, rep.iter().map(i64::to_string).collect::<Vec<_>>());
     assert_eq!(fides_counts[&employee], 1);
+
+    // The dataset's `system.operations` columns (keys, track ids) are the system's own data
+    // and erasure leaves them alone. Its purchase-history columns (UnitPrice, Quantity) are
+    // NOT NULL, and the map, as imported, erases them with the default NULL: the erasure is
+    // refused by the database, names the table, and is rolled back whole. The imported map needs
+    // erasure rules before it erases (see `erasure:` in examples/impero/datamap.yaml).
+    let before = env.snapshot().await;
+    let refused = env
+        .try_run(
+            &fides_engine,
+            JobKind::Erasure,
+            &[("email", EMAIL)],
+            Vec::new(),
+            &ombud_fulfil::Quiet,
+        )
+        .await
+        .expect_err("NULL into a NOT NULL column");
+    let message = refused.to_string();
+    assert!(
+        message.contains("not-null") && message.contains(&n(d, "Invoice")),
+        "{message}"
+    );
+    assert!(!message.contains(EMAIL), "{message}");
+    assert_eq!(env.snapshot().await, before, "nothing was written");
 }
 
 on_every_backend!(the_fides_import_finds_the_same_rows);

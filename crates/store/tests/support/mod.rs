@@ -4,15 +4,12 @@ pub mod requests;
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ombud_store::Store;
+use ombud_testkit::{Backend, resume, scratch};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
-
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+use sqlx::{ConnectOptions, Connection};
 
 /// A store on a database of its own, plus what a test needs to reach that database behind the
 /// store's back.
@@ -100,22 +97,10 @@ where
     F: FnOnce(TestDb) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let admin_url =
-        std::env::var("OMBUD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is not reachable at {admin_url}: {e}. The conformance suite runs every \
-             test on PostgreSQL as well as SQLite; start PostgreSQL or point \
-             OMBUD_TEST_POSTGRES_URL at an admin connection that may create databases."
-        )
-    });
-    let name = unique_database_name();
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await
-        .expect("creating the test database");
-
-    let url = with_database(&admin_url, &name);
+    // The conformance suite runs every test on PostgreSQL as well as SQLite: without a
+    // server (or OMBUD_TEST_POSTGRES_URL), this fails.
+    let scratch = scratch(Backend::Postgres, "ombud_test").await;
+    let url = scratch.url().to_owned();
     let outcome = tokio::spawn(async move {
         let store = Store::connect(&url)
             .await
@@ -130,61 +115,7 @@ where
     })
     .await;
 
-    // FORCE ends connections that a failed test left open.
-    let dropped = sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
+    let dropped = scratch.drop_database().await;
     resume(outcome);
     dropped.expect("dropping the test database");
-}
-
-/// Re-raises a test body's panic on the test's own thread, so the test fails with its message.
-fn resume(outcome: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(payload) => std::panic::resume_unwind(payload),
-            Err(e) => panic!("test task did not finish: {e}"),
-        }
-    }
-}
-
-fn unique_database_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("ombud_test_{}_{n}_{nanos}", std::process::id())
-}
-
-/// `admin_url` with its database name replaced, keeping any `?parameters`.
-fn with_database(admin_url: &str, database: &str) -> String {
-    let authority_start = admin_url
-        .find("://")
-        .map(|i| i + 3)
-        .expect("the PostgreSQL URL has a scheme");
-    let rest = &admin_url[authority_start..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let query = rest.find('?').map_or("", |q| &rest[q..]);
-    format!(
-        "{}{}/{database}{query}",
-        &admin_url[..authority_start],
-        &rest[..authority_end]
-    )
-}
-
-#[test]
-fn with_database_replaces_only_the_name() {
-    assert_eq!(
-        with_database("postgres://u@h:5432/test", "x"),
-        "postgres://u@h:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }

@@ -4,19 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ombud_connect::{Db, Dialect};
+use ombud_testkit::{Backend, chinook_name, load_chinook, resume, scratch};
 use sha2::{Digest, Sha256};
 use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
-
-const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306/mysql";
 
 /// One Chinook database of one backend.
 pub struct TestDb {
@@ -40,46 +35,11 @@ where
     F: FnOnce(Vec<TestDb>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let mut names = Vec::new();
-    let mut tempdirs = Vec::new();
-    let mut urls = Vec::new();
+    let mut scratches = Vec::new();
     for _ in 0..count {
-        let name = unique_name();
-        let url = match dialect {
-            Dialect::Postgres => {
-                let admin = admin_url(dialect);
-                let mut c = PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {admin}: {e}"));
-                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut c)
-                    .await
-                    .expect("creating the PostgreSQL database");
-                with_database(&admin, &name)
-            }
-            Dialect::Mysql => {
-                let admin = admin_url(dialect);
-                let mut c = MySqlConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("MariaDB is not reachable at {admin}: {e}"));
-                sqlx::raw_sql(AssertSqlSafe(format!(
-                    "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                )))
-                .execute(&mut c)
-                .await
-                .expect("creating the MariaDB database");
-                with_database(&admin, &name)
-            }
-            Dialect::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary folder");
-                let url = format!("sqlite://{}", dir.path().join("chinook.db").display());
-                tempdirs.push(dir);
-                url
-            }
-        };
-        names.push(name);
-        urls.push(url);
+        scratches.push(scratch(backend(dialect), "ombud_fulfil").await);
     }
+    let urls: Vec<String> = scratches.iter().map(|s| s.url().to_owned()).collect();
 
     let outcome = tokio::spawn(async move {
         let mut dbs = Vec::new();
@@ -93,106 +53,25 @@ where
     .await;
 
     let mut dropped = Ok(());
-    for name in &names {
-        let r = match dialect {
-            Dialect::Postgres => {
-                let mut c = PgConnection::connect(&admin_url(dialect)).await.unwrap();
-                sqlx::raw_sql(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .execute(&mut c)
-                .await
-                .map(|_| ())
-            }
-            Dialect::Mysql => {
-                let mut c = MySqlConnection::connect(&admin_url(dialect)).await.unwrap();
-                sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                    .execute(&mut c)
-                    .await
-                    .map(|_| ())
-            }
-            Dialect::Sqlite => Ok(()),
-        };
-        dropped = dropped.and(r);
+    for s in scratches {
+        dropped = dropped.and(s.drop_database().await);
     }
-    drop(tempdirs);
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(payload) => std::panic::resume_unwind(payload),
-            Err(e) => panic!("the test task did not finish: {e}"),
-        }
-    }
+    resume(outcome);
     dropped.expect("dropping the test database");
 }
 
-fn admin_url(dialect: Dialect) -> String {
-    let (var, default) = match dialect {
-        Dialect::Postgres => ("OMBUD_TEST_POSTGRES_URL", POSTGRES_ADMIN),
-        Dialect::Mysql => ("OMBUD_TEST_MYSQL_URL", MYSQL_ADMIN),
-        Dialect::Sqlite => unreachable!("SQLite needs no server"),
-    };
-    std::env::var(var).unwrap_or_else(|_| default.to_owned())
-}
-
-fn unique_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("ombud_fulfil_{}_{n}_{nanos}", std::process::id())
-}
-
-/// `admin` with its database replaced by `database`.
-fn with_database(admin: &str, database: &str) -> String {
-    let start = admin.find("://").expect("a URL with a scheme") + 3;
-    let rest = &admin[start..];
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let query = rest.find('?').map_or("", |q| &rest[q..]);
-    format!("{}{}/{database}{query}", &admin[..start], &rest[..end])
-}
-
-/// The Chinook scripts of the connector tests (MIT, see their LICENSE.md).
-fn script(file: &str) -> String {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "connect",
-        "tests",
-        "fixtures",
-        "chinook",
-        file,
-    ]
-    .iter()
-    .collect();
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// The script after the line that switches to the database it created (`\c`, `USE`).
-fn after(script: &str, marker: &str) -> String {
-    let mut lines = script.lines();
-    for line in lines.by_ref() {
-        if line.trim_start().starts_with(marker) {
-            break;
-        }
+/// The test server kind of `dialect`.
+fn backend(dialect: Dialect) -> Backend {
+    match dialect {
+        Dialect::Postgres => Backend::Postgres,
+        Dialect::Mysql => Backend::Mysql,
+        Dialect::Sqlite => Backend::Sqlite,
     }
-    lines.collect::<Vec<_>>().join("\n")
 }
 
 /// Chinook's name on `dialect`: PascalCase on MySQL and SQLite, snake case on PostgreSQL.
 pub fn n(dialect: Dialect, pascal: &str) -> String {
-    if dialect != Dialect::Postgres {
-        return pascal.to_owned();
-    }
-    let mut out = String::new();
-    for (i, c) in pascal.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+    chinook_name(backend(dialect), pascal)
 }
 
 /// A word written like a Chinook name: `Customer`, `InvoiceLine`, `CustomerId`.
@@ -368,37 +247,24 @@ impl TestDb {
         }
     }
 
+    /// Chinook, and the `Restricted` columns of `Customer` and `Invoice`.
     async fn load(&self) {
-        match self.dialect {
+        load_chinook(backend(self.dialect), &self.url).await;
+        self.exec(match self.dialect {
             Dialect::Postgres => {
-                let script = after(&script("Chinook_PostgreSql.sql"), "\\c");
-                self.exec(&script).await;
-                self.exec(
-                    "ALTER TABLE customer ADD COLUMN restricted integer;
-                     ALTER TABLE invoice ADD COLUMN restricted integer;",
-                )
-                .await;
+                "ALTER TABLE customer ADD COLUMN restricted integer;
+                 ALTER TABLE invoice ADD COLUMN restricted integer;"
             }
             Dialect::Mysql => {
-                let script = after(&script("Chinook_MySql.sql"), "USE");
-                self.exec(&format!("SET autocommit = 0;\n{script}\nCOMMIT;"))
-                    .await;
-                self.exec(
-                    "ALTER TABLE `Customer` ADD COLUMN `Restricted` INT NULL;
-                     ALTER TABLE `Invoice` ADD COLUMN `Restricted` INT NULL;",
-                )
-                .await;
+                "ALTER TABLE `Customer` ADD COLUMN `Restricted` INT NULL;
+                 ALTER TABLE `Invoice` ADD COLUMN `Restricted` INT NULL;"
             }
             Dialect::Sqlite => {
-                let script = script("Chinook_Sqlite.sql");
-                self.exec(&format!("BEGIN;\n{script}\nCOMMIT;")).await;
-                self.exec(
-                    "ALTER TABLE Customer ADD COLUMN Restricted INTEGER;
-                     ALTER TABLE Invoice ADD COLUMN Restricted INTEGER;",
-                )
-                .await;
+                "ALTER TABLE Customer ADD COLUMN Restricted INTEGER;
+                 ALTER TABLE Invoice ADD COLUMN Restricted INTEGER;"
             }
-        }
+        })
+        .await;
     }
 
     async fn sqlite(&self) -> SqliteConnection {
@@ -413,24 +279,9 @@ impl TestDb {
 
     /// Runs SQL on a connection of its own.
     pub async fn exec(&self, sql: &str) {
-        let q = || sqlx::raw_sql(AssertSqlSafe(sql.to_owned()));
-        let done = match self.dialect {
-            Dialect::Postgres => {
-                let mut c = PgConnection::connect(&self.url).await.unwrap();
-                q().execute(&mut c).await.map(|_| ())
-            }
-            Dialect::Mysql => {
-                let mut c = MySqlConnection::connect(&self.url).await.unwrap();
-                q().execute(&mut c).await.map(|_| ())
-            }
-            Dialect::Sqlite => {
-                let mut c = self.sqlite().await;
-                let r = q().execute(&mut c).await.map(|_| ());
-                c.close().await.unwrap();
-                r
-            }
-        };
-        done.unwrap_or_else(|e| panic!("running SQL on {:?}: {e}", self.dialect));
+        ombud_testkit::execute(backend(self.dialect), &self.url, sql)
+            .await
+            .unwrap_or_else(|e| panic!("running SQL on {:?}: {e}", self.dialect));
     }
 
     /// The rows of a query whose columns are all text (or NULL).
