@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ombud_domain::datamap::MappedSystem;
+use ombud_domain::datamap::{DataMap, MappedSystem, Strategy};
 
 use crate::introspect::{LiveSchema, LiveTable};
 
@@ -133,6 +133,9 @@ pub enum Mismatch {
         /// The database's, in key order.
         actual: Vec<String>,
     },
+    /// Erasure would write NULL into a column that refuses it; the erasure would fail (and
+    /// roll back) until the map gives the field another strategy.
+    ErasesIntoNotNull { table: String, column: String },
 }
 
 fn list(columns: &[String]) -> String {
@@ -194,6 +197,10 @@ impl fmt::Display for Mismatch {
                 "table {table:?} has primary key {} in the database, but the map marks {}",
                 list(actual),
                 list(expected)
+            ),
+            Mismatch::ErasesIntoNotNull { table, column } => write!(
+                f,
+                "column {column:?} of table {table:?} is NOT NULL, but erasure would set it to NULL: give the field `erase:` (fixed text, hash, random or delete_row) or its category a rule under `erasure: by_category`"
             ),
         }
     }
@@ -312,4 +319,27 @@ mod tests {
             assert_eq!(type_family(declared), family, "{declared}");
         }
     }
+}
+
+/// Columns that erasure would set to NULL although the database refuses NULL there. `map` is
+/// the whole data map (references decide which fields are links and stay), `system` the part
+/// of it whose collections live in `live`'s schema.
+pub fn erasure_conflicts(map: &DataMap, system: &MappedSystem, live: &LiveSchema) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for collection in &system.collections {
+        let Some(table) = live.table(&collection.name) else {
+            continue;
+        };
+        for (i, strategy) in map.erasure_of(&system.system, collection).fields {
+            let field = &collection.fields[i];
+            if strategy == Strategy::Null && table.column(&field.name).is_some_and(|c| !c.nullable)
+            {
+                out.push(Mismatch::ErasesIntoNotNull {
+                    table: collection.name.clone(),
+                    column: field.name.clone(),
+                });
+            }
+        }
+    }
+    out
 }

@@ -47,7 +47,7 @@ mod yaml;
 
 use std::fmt;
 
-pub use check::{Mismatch, TypeFamily, check, type_family};
+pub use check::{Mismatch, TypeFamily, check, erasure_conflicts, type_family};
 pub use db::{DatabaseUrl, Db, Tx};
 pub use dialect::{Dialect, MAX_IDENTIFIER_BYTES};
 pub use error::{ConnectError, redact_url};

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use ombud_domain::consent::SubjectKey;
 use ombud_domain::datamap::plan::{Plan, plan};
 use ombud_domain::datamap::{
-    Collection, CollectionRef, DataMap, FieldRef, Identity, MappedSystem, Strategy, Value, erase,
+    Collection, CollectionRef, DataMap, Identity, MappedSystem, Value, erase,
 };
 use ombud_domain::policy::{Keyword as _, Policy};
 use ombud_store::{Job, NewPackage, Store};
@@ -639,8 +639,6 @@ impl Engine {
             .iter()
             .map(|r| key_at.iter().map(|&i| r[i].clone()).collect())
             .collect();
-        let referenced = referenced_fields(self.map());
-
         // Legal holds apply where the data map says the records they cover live: a hold's
         // categories (names, addresses...) also occur in records no law makes us keep.
         let held: BTreeSet<String> = collection
@@ -648,32 +646,8 @@ impl Engine {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let whole_collection_held = !held.is_empty();
-        let rules = &self.map().erasure;
-        let mut erasable: Vec<(usize, Strategy)> = Vec::new();
-        let mut delete = collection.delete_rows && held.is_empty();
-        for (i, f) in collection.fields.iter().enumerate() {
-            let is_link = f.primary_key
-                || !f.references.is_empty()
-                || referenced.contains(&FieldRef {
-                    system: c.system.clone(),
-                    collection: c.collection.clone(),
-                    field: f.name.clone(),
-                });
-            // Fields about the person are erased; the system's own data (`system.*`, such as
-            // a row's creation time) and unclassified columns stay unless the map says `erase:`.
-            let about_the_person = f.categories.iter().any(|k| k.is_about_a_person());
-            if is_link || (!about_the_person && f.erase.is_none()) {
-                continue;
-            }
-            if whole_collection_held {
-                continue;
-            }
-            match rules.for_field(f) {
-                Strategy::DeleteRow => delete = held.is_empty(),
-                s => erasable.push((i, s)),
-            }
-        }
+        let plan = self.map().erasure_of(&c.system, collection);
+        let (delete, erasable) = (plan.delete_rows, plan.fields);
         if delete {
             o.deleted = tx.delete(&table(collection), &key_cols, &keys).await?;
             return Ok(o);
@@ -846,16 +820,6 @@ fn row_keys(collection: &Collection, rows: &[Vec<Value>]) -> Vec<Vec<Value>> {
         .collect();
     rows.iter()
         .map(|r| at.iter().map(|&i| r[i].clone()).collect())
-        .collect()
-}
-
-/// Fields some other field refers to: links, never erased.
-fn referenced_fields(map: &DataMap) -> BTreeSet<FieldRef> {
-    map.systems
-        .iter()
-        .flat_map(|s| &s.collections)
-        .flat_map(|c| &c.fields)
-        .flat_map(|f| f.references.iter().map(|r| r.to.clone()))
         .collect()
 }
 

@@ -974,6 +974,26 @@ fn datamap_discover_check_and_import_fides() {
     let fits = ombud_with(&["datamap", "check", "../../examples/impero"], &env);
     assert!(fits.status.success(), "{}{}", stdout(&fits), stderr(&fits));
     assert!(stdout(&fits).contains("trial_db: fits the database"));
+    // A NULL erasure of a NOT NULL column is found before any erasure fails on it.
+    let copy = dir.path().join("policy");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir("../../examples/impero").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap().replace(
+                "full_name: {categories: [user.name], erase: {fixed: erased}, type: text}",
+                "full_name: {categories: [user.name], erase: null, type: text}",
+            );
+            std::fs::write(copy.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let nulls = ombud_with(&["datamap", "check", copy.to_str().unwrap()], &env);
+    assert_eq!(nulls.status.code(), Some(1), "{}", stderr(&nulls));
+    assert!(
+        stdout(&nulls).contains("\"full_name\" of table \"trial_user\" is NOT NULL"),
+        "{}",
+        stdout(&nulls)
+    );
     // ...and a missing column, a missing connection or an unreachable database is reported.
     runtime().block_on(async {
         use sqlx::Connection as _;

@@ -4,8 +4,61 @@
 //! Hashed and random values carry the prefix [`ERASED_PREFIX`]; a value that has it, a NULL for
 //! the null strategy and the fixed text for the fixed strategy count as erased and are left alone.
 
-use super::{Strategy, Value};
+use super::{Collection, DataMap, FieldRef, Strategy, Value};
+use crate::policy::SystemId;
 use crate::request::hmac_sha256;
+
+/// What erasing a person's rows of one collection does, decided from the map alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionErasure {
+    /// Whole rows are deleted (the collection says `delete_rows`, or a field's strategy is
+    /// `delete_row`), unless a legal hold keeps them.
+    pub delete_rows: bool,
+    /// Fields erased in place, by index into the collection's fields, with their strategy.
+    pub fields: Vec<(usize, Strategy)>,
+}
+
+impl DataMap {
+    /// How `collection` of `system` is erased. Keys and references are never touched (rows stay
+    /// joinable for the rest of the erasure and for a second run); fields about a person (a
+    /// `user` category, or an explicit `erase:`) are; the system's own data (`system.*`) and
+    /// unclassified columns stay. A collection under a legal hold is not erased at all: its rows
+    /// are restricted instead (see [`Collection::legal_holds`]).
+    pub fn erasure_of(&self, system: &SystemId, collection: &Collection) -> CollectionErasure {
+        let mut out = CollectionErasure {
+            delete_rows: false,
+            fields: Vec::new(),
+        };
+        if !collection.legal_holds.is_empty() {
+            return out;
+        }
+        out.delete_rows = collection.delete_rows;
+        for (i, f) in collection.fields.iter().enumerate() {
+            let here = FieldRef {
+                system: system.clone(),
+                collection: collection.name.clone(),
+                field: f.name.clone(),
+            };
+            let is_link = f.primary_key
+                || !f.references.is_empty()
+                || self
+                    .systems
+                    .iter()
+                    .flat_map(|s| &s.collections)
+                    .flat_map(|c| &c.fields)
+                    .any(|g| g.references.iter().any(|r| r.to == here));
+            let about_the_person = f.categories.iter().any(|k| k.is_about_a_person());
+            if is_link || (!about_the_person && f.erase.is_none()) {
+                continue;
+            }
+            match self.erasure.for_field(f) {
+                Strategy::DeleteRow => out.delete_rows = true,
+                s => out.fields.push((i, s)),
+            }
+        }
+        out
+    }
+}
 
 /// The start of every hashed or random replacement.
 pub const ERASED_PREFIX: &str = "erased:";

@@ -335,7 +335,7 @@ fn holds_personal_data(map: &DataMap, c: &CollectionRef) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datamap::{Collection, Field, Reference};
+    use crate::datamap::{Collection, Field, Reference, Strategy};
     use crate::policy::CategoryKey;
 
     fn sys() -> SystemId {
@@ -421,6 +421,53 @@ mod tests {
             ],
             erasure: Default::default(),
         }
+    }
+
+    #[test]
+    fn erasure_leaves_keys_links_system_data_and_held_collections_alone() {
+        let mut invoice = collection(
+            "invoice",
+            vec![
+                field("id", &["pk"]),
+                field("customer_id", &["ref:customer.id:from"]),
+                field("billing_name", &["user.name"]),
+            ],
+        );
+        invoice.legal_holds = vec![crate::policy::LegalHoldId::parse("bookkeeping").unwrap()];
+        let mut m = map(vec![
+            collection(
+                "customer",
+                vec![
+                    field("id", &["pk"]),
+                    field("email", &["user.contact.email", "id:email"]),
+                    field("created_at", &["system.operations"]),
+                    field("note", &[]),
+                    field("name", &["user.name"]),
+                ],
+            ),
+            invoice,
+        ]);
+        m.erasure.by_category.push((
+            CategoryKey::parse("user.name").unwrap(),
+            Strategy::Fixed("erased".into()),
+        ));
+        let c = &m.systems[0].collections[0];
+        let e = m.erasure_of(&sys(), c);
+        assert!(!e.delete_rows);
+        let names: Vec<(&str, &Strategy)> = e
+            .fields
+            .iter()
+            .map(|(i, s)| (c.fields[*i].name.as_str(), s))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("email", &Strategy::Null),
+                ("name", &Strategy::Fixed("erased".into()))
+            ]
+        );
+        let held = m.erasure_of(&sys(), &m.systems[0].collections[1]);
+        assert!(!held.delete_rows && held.fields.is_empty());
     }
 
     /// Chinook's shape: customers, their invoices and invoice lines, and the employees who

@@ -78,7 +78,7 @@ async fn check_live(a: DatamapCheckArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let mismatches = system_mismatches(&db, system).await;
+        let mismatches = system_mismatches(&db, &loaded.policy.data_map, system).await;
         db.close().await;
         let mismatches = match mismatches {
             Ok(m) => m,
@@ -109,9 +109,11 @@ async fn check_live(a: DatamapCheckArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The mismatches of one system, reading each schema its collections live in once.
+/// The mismatches of one system, reading each schema its collections live in once: the
+/// schema's, and columns that erasure would set to NULL where the database refuses it.
 async fn system_mismatches(
     db: &Db,
+    map: &ombud_domain::datamap::DataMap,
     system: &MappedSystem,
 ) -> Result<Vec<Mismatch>, ombud_connect::ConnectError> {
     let mut by_schema: BTreeMap<Option<&str>, Vec<_>> = BTreeMap::new();
@@ -129,6 +131,7 @@ async fn system_mismatches(
             ..system.clone()
         };
         out.extend(check(&part, &live));
+        out.extend(ombud_connect::erasure_conflicts(map, &part, &live));
     }
     Ok(out)
 }
