@@ -283,6 +283,29 @@ pub fn check(system: &MappedSystem, live: &LiveSchema) -> Vec<Mismatch> {
     out
 }
 
+/// Columns that erasure would set to NULL although the database refuses NULL there. `map` is
+/// the whole data map (references decide which fields are links and stay), `system` the part
+/// of it whose collections live in `live`'s schema.
+pub fn erasure_conflicts(map: &DataMap, system: &MappedSystem, live: &LiveSchema) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for collection in &system.collections {
+        let Some(table) = live.table(&collection.name) else {
+            continue;
+        };
+        for (i, strategy) in map.erasure_of(&system.system, collection).fields {
+            let field = &collection.fields[i];
+            if strategy == Strategy::Null && table.column(&field.name).is_some_and(|c| !c.nullable)
+            {
+                out.push(Mismatch::ErasesIntoNotNull {
+                    table: collection.name.clone(),
+                    column: field.name.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,27 +342,4 @@ mod tests {
             assert_eq!(type_family(declared), family, "{declared}");
         }
     }
-}
-
-/// Columns that erasure would set to NULL although the database refuses NULL there. `map` is
-/// the whole data map (references decide which fields are links and stay), `system` the part
-/// of it whose collections live in `live`'s schema.
-pub fn erasure_conflicts(map: &DataMap, system: &MappedSystem, live: &LiveSchema) -> Vec<Mismatch> {
-    let mut out = Vec::new();
-    for collection in &system.collections {
-        let Some(table) = live.table(&collection.name) else {
-            continue;
-        };
-        for (i, strategy) in map.erasure_of(&system.system, collection).fields {
-            let field = &collection.fields[i];
-            if strategy == Strategy::Null && table.column(&field.name).is_some_and(|c| !c.nullable)
-            {
-                out.push(Mismatch::ErasesIntoNotNull {
-                    table: collection.name.clone(),
-                    column: field.name.clone(),
-                });
-            }
-        }
-    }
-    out
 }
