@@ -43,6 +43,29 @@ pub enum Command {
     /// a Fides dataset.
     #[command(subcommand)]
     Datamap(DatamapCommand),
+    /// Staff users of the console: add one (printing their setup link) or list them.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a staff user and print their one-time setup link (valid for 24 hours).
+    Add(AddUserArgs),
+    /// List the staff users.
+    List(ServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddUserArgs {
+    /// The staff member's e-mail address (their login).
+    pub email: String,
+    /// admin (everything), privacy_officer (requests, consent, records; not users) or viewer
+    /// (read only).
+    #[arg(long)]
+    pub role: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1055,3 +1055,74 @@ fn datamap_discover_check_and_import_fides() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn users_add_prints_a_one_time_setup_link_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let users = |args: &[&str]| {
+        let mut all = vec!["users"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", data]);
+        all.extend_from_slice(&["--public-url", "https://privacy.example.com"]);
+        ombud(&all)
+    };
+
+    let added = users(&["add", "Ann@Impero.com", "--role", "admin"]);
+    let text = stdout(&added);
+    assert!(added.status.success(), "{text}{}", stderr(&added));
+    assert!(text.contains("added ann@impero.com as admin"), "{text}");
+    let link = text
+        .lines()
+        .find(|l| l.starts_with("https://privacy.example.com/console/setup/"))
+        .unwrap_or_else(|| panic!("no setup link in {text}"));
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 64, "{link}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{link}");
+
+    // The token is stored hashed: it appears nowhere in the database files.
+    for entry in std::fs::read_dir(data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let found = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+        assert!(!found, "the setup token is stored in the clear");
+    }
+
+    // Bad input exits non-zero with a clear message and stores nothing.
+    for (args, message) in [
+        (
+            vec!["add", "ann@IMPERO.com", "--role", "viewer"],
+            "exists already",
+        ),
+        (
+            vec!["add", "ann", "--role", "viewer"],
+            "not an e-mail address",
+        ),
+        (
+            vec!["add", "bo@impero.com", "--role", "root"],
+            "use one of admin, privacy_officer, viewer",
+        ),
+    ] {
+        let out = users(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(!stdout(&out).contains("/console/setup/"), "{args:?}");
+    }
+
+    let list = users(&["list"]);
+    let text = stdout(&list);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(text.lines().count(), 2, "a header and one user: {text}");
+    assert!(
+        text.contains("ann@impero.com") && text.contains("admin") && text.contains("setup pending"),
+        "{text}"
+    );
+
+    // One audit entry: the creation of the user.
+    let verify = ombud(&["audit", "verify", "--data-dir", data]);
+    assert!(
+        stdout(&verify).contains("intact: 1 entries verified"),
+        "{}",
+        stdout(&verify)
+    );
+}

@@ -23,6 +23,7 @@ mod metrics;
 mod middleware;
 pub mod requests;
 mod routes;
+pub mod staff;
 mod state;
 mod telemetry;
 

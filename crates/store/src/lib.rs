@@ -1,6 +1,7 @@
 //! ombud's own storage: policy versions, the audit log, the consent ledger, rights requests, the
 //! mail outbox, and what carrying out requests needs (execution jobs, manual tasks, export
-//! packages, restrictions of processing).
+//! packages, restrictions of processing), and staff accounts (users, setup tokens, recovery codes,
+//! sessions, API tokens).
 //!
 //! One interface, [`Store`], with two backends:
 //! - **SQLite**, the embedded default: one file in WAL mode, a single writer connection.
@@ -28,6 +29,7 @@ pub mod outbox;
 mod postgres;
 pub mod requests;
 mod sqlite;
+pub mod staff;
 
 use std::path::Path;
 
@@ -45,6 +47,8 @@ pub use outbox::{NewMail, QueuedMail};
 pub use requests::{
     Change, CodeState, Fields, NewRequest, RequestEvent, RequestFilter, RequestRecord,
 };
+
+pub use staff::{ApiToken, NewApiToken, NewStaffUser, Session, StaffUser};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;
@@ -720,5 +724,182 @@ impl Store {
     ) -> Result<Vec<Restriction>, StoreError> {
         let subjects = execution::distinct_subjects(subjects)?;
         dispatch!(self.restrictions(&subjects))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Staff accounts
+
+    /// Creates a staff user, not yet set up (no password, no second factor), with the hash of
+    /// their one-time setup token, and a `staff.user_created` audit entry (id and role only),
+    /// all in one transaction. [`StoreError::Conflict`] if the address is taken (nothing is
+    /// written); [`StoreError::Invalid`] for an address that is not canonical (see
+    /// [`ombud_domain::staff::canonical_email`]) or a setup expiry that is not in the future.
+    pub async fn create_staff_user(&self, u: NewStaffUser<'_>) -> Result<StaffUser, StoreError> {
+        let now = common::now_us();
+        staff::check_new_user(&u, now)?;
+        let user = dispatch!(self.create_staff_user(&u, now))?;
+        tracing::info!(staff_user = user.id, role = %user.role, "staff user created");
+        Ok(user)
+    }
+
+    /// Every staff user, by id.
+    pub async fn staff_users(&self) -> Result<Vec<StaffUser>, StoreError> {
+        dispatch!(self.staff_users())
+    }
+
+    /// The staff user with this id.
+    pub async fn staff_user(&self, id: i64) -> Result<Option<StaffUser>, StoreError> {
+        dispatch!(self.staff_user(id))
+    }
+
+    /// The staff user with this address, in any case.
+    pub async fn staff_user_by_email(&self, email: &str) -> Result<Option<StaffUser>, StoreError> {
+        let Some(email) = ombud_domain::staff::canonical_email(email) else {
+            return Ok(None);
+        };
+        dispatch!(self.staff_user_by_email(&email))
+    }
+
+    /// Uses the setup token whose hash is `hash`, once: the user's id if the token was unused,
+    /// unexpired and its user not disabled; `None` otherwise (and the token stays as it was).
+    pub async fn consume_setup_token(&self, hash: &[u8; 32]) -> Result<Option<i64>, StoreError> {
+        dispatch!(self.consume_setup_token(hash, common::now_us()))
+    }
+
+    /// Stores the user's password hash (an argon2id PHC string, never the password).
+    /// [`StoreError::NotFound`] for an unknown user.
+    pub async fn set_password_hash(&self, user_id: i64, phc: &str) -> Result<(), StoreError> {
+        staff::check_password_hash(phc)?;
+        dispatch!(self.set_password_hash(user_id, phc))
+    }
+
+    /// Stores the user's TOTP secret (16 to 64 bytes; **not yet encrypted at rest**) and
+    /// forgets the last used step. [`StoreError::NotFound`] for an unknown user.
+    pub async fn set_totp(&self, user_id: i64, secret: &[u8]) -> Result<(), StoreError> {
+        staff::check_totp_secret(secret)?;
+        dispatch!(self.set_totp(user_id, secret))
+    }
+
+    /// Records `step` as the user's last used TOTP step, only if it is newer than the one
+    /// recorded (compare-and-set): true if it was recorded, false if that step or a later one
+    /// was used already (a replay, or a concurrent login with the same code that won).
+    /// [`StoreError::NotFound`] for an unknown user.
+    pub async fn record_totp_step(&self, user_id: i64, step: u64) -> Result<bool, StoreError> {
+        let step = staff::stored_step(step)?;
+        dispatch!(self.record_totp_step(user_id, step))
+    }
+
+    /// Counts a wrong login of the user (in the database, so concurrent tries all count) and
+    /// returns the new count; from the `lock_at`-th wrong login on, the user is locked until
+    /// `lock_until`. [`StoreError::NotFound`] for an unknown user.
+    pub async fn login_failed(
+        &self,
+        user_id: i64,
+        lock_at: u32,
+        lock_until: jiff::Timestamp,
+    ) -> Result<u32, StoreError> {
+        dispatch!(self.login_failed(user_id, lock_at, lock_until.as_microsecond()))
+    }
+
+    /// Clears the user's wrong-login count and lock. [`StoreError::NotFound`] for an unknown
+    /// user.
+    pub async fn login_succeeded(&self, user_id: i64) -> Result<(), StoreError> {
+        dispatch!(self.login_succeeded(user_id))
+    }
+
+    /// Replaces the user's recovery codes with these hashes (at most
+    /// [`staff::MAX_RECOVERY_CODES`], all different), in one transaction.
+    /// [`StoreError::NotFound`] for an unknown user.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        staff::check_recovery_codes(hashes)?;
+        dispatch!(self.replace_recovery_codes(user_id, hashes, common::now_us()))
+    }
+
+    /// Uses one of the user's recovery codes, by hash: true the first time, false if it was
+    /// used before or is not the user's (compare-and-set).
+    pub async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.use_recovery_code(user_id, hash, common::now_us()))
+    }
+
+    /// How many of the user's recovery codes are still unused.
+    pub async fn unused_recovery_codes(&self, user_id: i64) -> Result<u32, StoreError> {
+        let n = dispatch!(self.unused_recovery_codes(user_id))?;
+        u32::try_from(n).map_err(|_| StoreError::Corrupt("recovery code count".to_owned()))
+    }
+
+    /// Starts a session for the user, valid until `expires_at` (the absolute timeout), keyed by
+    /// the SHA-256 of the session id in the cookie. [`StoreError::Conflict`] if the hash is
+    /// taken; [`StoreError::Invalid`] for an unknown user or an expiry that is not in the future.
+    pub async fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        user_id: i64,
+        expires_at: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let now = common::now_us();
+        if expires_at.as_microsecond() <= now {
+            return Err(StoreError::Invalid("a session must expire in the future"));
+        }
+        dispatch!(self.create_session(id_hash, user_id, now, expires_at.as_microsecond()))
+    }
+
+    /// The session keyed by `id_hash`, marked as seen now, if it is valid: not revoked, not
+    /// past its expiry, seen within `idle` (the idle timeout), and its user not disabled.
+    /// `None` otherwise, and nothing is changed.
+    pub async fn touch_session(
+        &self,
+        id_hash: &[u8; 32],
+        idle: std::time::Duration,
+    ) -> Result<Option<Session>, StoreError> {
+        let now = common::now_us();
+        let idle_us = i64::try_from(idle.as_micros()).unwrap_or(i64::MAX);
+        dispatch!(self.touch_session(id_hash, now, now.saturating_sub(idle_us)))
+    }
+
+    /// Ends the session (logout): true if it was active.
+    pub async fn revoke_session(&self, id_hash: &[u8; 32]) -> Result<bool, StoreError> {
+        dispatch!(self.revoke_session(id_hash, common::now_us()))
+    }
+
+    /// Ends every session of the user (after a password change, or when they are disabled) and
+    /// returns how many were active.
+    pub async fn revoke_sessions_of(&self, user_id: i64) -> Result<u64, StoreError> {
+        dispatch!(self.revoke_sessions_of(user_id, common::now_us()))
+    }
+
+    /// Creates an API token (its hash only) with an `api_token.created` audit entry (id, name
+    /// and scopes) in one transaction. [`StoreError::Conflict`] if the hash is taken.
+    pub async fn create_api_token(&self, t: NewApiToken<'_>) -> Result<ApiToken, StoreError> {
+        staff::check_new_token(&t)?;
+        let token = dispatch!(self.create_api_token(&t, common::now_us()))?;
+        tracing::info!(api_token = token.id, scopes = %token.scopes, "API token created");
+        Ok(token)
+    }
+
+    /// Every API token, revoked ones included, by id.
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        dispatch!(self.api_tokens())
+    }
+
+    /// The API token whose hash is `hash`, whatever its state: the caller checks
+    /// [`ApiToken::is_active`].
+    pub async fn api_token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError> {
+        dispatch!(self.api_token_by_hash(hash))
+    }
+
+    /// Revokes the API token, with an `api_token.revoked` audit entry by `actor` in the same
+    /// transaction: true if it was active, false (nothing written) if it was revoked already.
+    /// [`StoreError::NotFound`] for an unknown id.
+    pub async fn revoke_api_token(&self, id: i64, actor: &str) -> Result<bool, StoreError> {
+        requests::check_actor(actor)?;
+        dispatch!(self.revoke_api_token(id, actor, common::now_us()))
     }
 }

@@ -47,6 +47,11 @@ mod execution_sql {
     );
 }
 
+/// Staff accounts' SQL, instantiated for this backend.
+mod staff_sql {
+    crate::staff::staff_queries!(sqlx::Postgres, sqlx::PgConnection);
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long a caller waits for a pooled connection before the store reports `Unavailable`.
@@ -678,4 +683,15 @@ impl PgStore {
         let mut conn = self.pool.acquire().await?;
         execution_sql::restrictions(&mut conn, subjects).await
     }
+}
+
+/// Staff accounts. Audited writes lock the audit head, which also orders them across nodes;
+/// compare-and-set writes are single statements, atomic on their own.
+impl PgStore {
+    /// A transaction, named like the SQLite store's so that shared method bodies use both.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    crate::staff::staff_methods!(read: pool, write: pool, head: lock_head);
 }

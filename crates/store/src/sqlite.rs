@@ -42,6 +42,11 @@ mod execution_sql {
     crate::execution::execution_queries!(sqlx::Sqlite, sqlx::SqliteConnection, "");
 }
 
+/// Staff accounts' SQL, instantiated for this backend.
+mod staff_sql {
+    crate::staff::staff_queries!(sqlx::Sqlite, sqlx::SqliteConnection);
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a connection waits for another process's write lock before giving up. Only another
@@ -753,4 +758,10 @@ impl SqliteStore {
         let mut conn = self.reader.acquire().await?;
         execution_sql::restrictions(&mut conn, subjects).await
     }
+}
+
+/// Staff accounts: audited writes in a `BEGIN IMMEDIATE` transaction, single-statement writes
+/// (compare-and-set included) on the writer connection, reads on the readers.
+impl SqliteStore {
+    crate::staff::staff_methods!(read: reader, write: writer, head: read_head);
 }

@@ -24,6 +24,7 @@ mod deadline;
 mod policy;
 mod request;
 mod serve;
+mod users;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => serve::demo(args),
         Command::Migrate(args) => serve::migrate(args),
         Command::Datamap(c) => datamap::run(c),
+        Command::Users(c) => users::run(c),
         Command::Config(ConfigCommand::Example) => {
             out!("{}", ombud_server::Settings::example_toml())?;
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,531 @@
+//! Conformance tests of staff accounts: every test runs on SQLite and on PostgreSQL, like
+//! `conformance.rs` (PostgreSQL is required; see there).
+
+// The shared support module has helpers that only the main conformance suite uses.
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ombud_domain::staff::{Role, Scopes, secret_hash};
+use ombud_store::{AuditRecord, NewApiToken, NewStaffUser, Store, StoreError};
+use support::TestDb;
+
+macro_rules! conformance {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::run_sqlite(crate::$name).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::run_postgres(crate::$name).await;
+                }
+            )+
+        }
+    };
+}
+
+conformance!(
+    users_are_created_with_a_setup_token_and_an_audit_entry,
+    a_taken_address_conflicts_and_writes_nothing,
+    invalid_users_are_refused,
+    a_setup_token_works_once_and_not_after_it_expires,
+    passwords_and_totp_secrets_are_stored,
+    a_totp_step_is_accepted_once,
+    concurrent_logins_with_one_code_let_exactly_one_through,
+    wrong_logins_lock_the_user,
+    recovery_codes_are_used_once,
+    sessions_end_by_logout_expiry_and_idleness,
+    api_tokens_are_found_by_hash_revoked_once_and_audited,
+);
+
+fn later(d: SignedDuration) -> Timestamp {
+    Timestamp::now() + d
+}
+
+fn day() -> Timestamp {
+    later(SignedDuration::from_hours(24))
+}
+
+async fn add(store: &Store, email: &str, role: Role, token: &str) -> ombud_store::StaffUser {
+    store
+        .create_staff_user(NewStaffUser {
+            email,
+            role,
+            setup_token_hash: &secret_hash(token),
+            setup_expires_at: day(),
+            actor: "cli:root",
+        })
+        .await
+        .expect("creating a staff user")
+}
+
+async fn all_audit(store: &Store) -> Vec<AuditRecord> {
+    store.audit_page(0, 10_000).await.expect("reading the log")
+}
+
+async fn users_are_created_with_a_setup_token_and_an_audit_entry(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "token-ann").await;
+    let bo = add(store, "bo@impero.com", Role::Viewer, "token-bo").await;
+    assert_eq!(ann.email, "ann@impero.com");
+    assert_eq!(ann.role, Role::Admin);
+    assert!(!ann.is_set_up());
+    assert_eq!(
+        (ann.password_hash.as_deref(), ann.totp_secret.as_deref()),
+        (None, None)
+    );
+    assert_eq!((ann.failed_logins, ann.locked_until), (0, None));
+    assert!(ann.id < bo.id);
+
+    let users = store.staff_users().await.expect("listing");
+    assert_eq!(users, vec![ann.clone(), bo.clone()]);
+    assert_eq!(store.staff_user(bo.id).await.expect("by id"), Some(bo));
+    assert_eq!(
+        store
+            .staff_user_by_email(" ANN@Impero.com")
+            .await
+            .expect("by address"),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.staff_user_by_email("cy@impero.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.staff_user_by_email("not an address").await.unwrap(),
+        None
+    );
+
+    let log = all_audit(store).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].action, "staff.user_created");
+    assert_eq!(log[0].actor, "cli:root");
+    assert_eq!(log[0].subject, format!("staff:{}", ann.id));
+    assert_eq!(log[0].details, r#"{"role":"admin"}"#);
+    assert_eq!(log[1].details, r#"{"role":"viewer"}"#);
+    for e in &log {
+        let text = format!("{} {} {}", e.subject, e.details, e.actor);
+        assert!(
+            !text.contains("impero") && !text.contains("token"),
+            "{text}"
+        );
+    }
+    assert!(store.verify_audit().await.expect("verify").is_intact());
+}
+
+async fn a_taken_address_conflicts_and_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    add(store, "ann@impero.com", Role::Admin, "first").await;
+    let err = store
+        .create_staff_user(NewStaffUser {
+            email: "ann@impero.com",
+            role: Role::Viewer,
+            setup_token_hash: &secret_hash("second"),
+            setup_expires_at: day(),
+            actor: "cli:root",
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(store.staff_users().await.unwrap().len(), 1);
+    assert_eq!(all_audit(store).await.len(), 1);
+    // The second user's setup token was not kept either.
+    assert_eq!(
+        store
+            .consume_setup_token(&secret_hash("second"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn invalid_users_are_refused(db: TestDb) {
+    let store = &db.store;
+    let hash = secret_hash("t");
+    let user = |email, setup_expires_at| NewStaffUser {
+        email,
+        role: Role::Admin,
+        setup_token_hash: &hash,
+        setup_expires_at,
+        actor: "cli:root",
+    };
+    for bad in [
+        user("Ann@impero.com", day()),
+        user("ann", day()),
+        user(" ann@impero.com", day()),
+        user("ann@impero.com", Timestamp::now()),
+        NewStaffUser {
+            actor: "",
+            ..user("ann@impero.com", day())
+        },
+    ] {
+        let err = store.create_staff_user(bad).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+    assert!(store.staff_users().await.unwrap().is_empty());
+    assert!(all_audit(store).await.is_empty());
+}
+
+async fn a_setup_token_works_once_and_not_after_it_expires(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "token-ann").await;
+    assert_eq!(
+        store
+            .consume_setup_token(&secret_hash("wrong"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .consume_setup_token(&secret_hash("token-ann"))
+            .await
+            .unwrap(),
+        Some(ann.id)
+    );
+    assert_eq!(
+        store
+            .consume_setup_token(&secret_hash("token-ann"))
+            .await
+            .unwrap(),
+        None,
+        "a setup token works once"
+    );
+
+    store
+        .create_staff_user(NewStaffUser {
+            email: "bo@impero.com",
+            role: Role::Viewer,
+            setup_token_hash: &secret_hash("token-bo"),
+            setup_expires_at: later(SignedDuration::from_millis(200)),
+            actor: "cli:root",
+        })
+        .await
+        .expect("creating");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store
+            .consume_setup_token(&secret_hash("token-bo"))
+            .await
+            .unwrap(),
+        None,
+        "an expired setup token does not work"
+    );
+}
+
+async fn passwords_and_totp_secrets_are_stored(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let phc = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    store
+        .set_password_hash(ann.id, phc)
+        .await
+        .expect("password");
+    store.set_totp(ann.id, &[7; 20]).await.expect("totp");
+    let got = store.staff_user(ann.id).await.unwrap().unwrap();
+    assert_eq!(got.password_hash.as_deref(), Some(phc));
+    assert_eq!(got.totp_secret.as_deref(), Some(&[7u8; 20][..]));
+    assert!(got.is_set_up());
+
+    assert!(matches!(
+        store.set_password_hash(ann.id + 100, phc).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.set_totp(ann.id + 100, &[7; 20]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.set_password_hash(ann.id, "plain password").await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.set_totp(ann.id, &[1; 4]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Neither is in the audit log.
+    for e in all_audit(store).await {
+        assert!(!e.details.contains("argon"), "{e:?}");
+    }
+}
+
+async fn a_totp_step_is_accepted_once(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    store.set_totp(ann.id, &[7; 20]).await.unwrap();
+    assert!(store.record_totp_step(ann.id, 100).await.unwrap());
+    assert!(
+        !store.record_totp_step(ann.id, 100).await.unwrap(),
+        "replay"
+    );
+    assert!(!store.record_totp_step(ann.id, 99).await.unwrap(), "older");
+    assert!(store.record_totp_step(ann.id, 101).await.unwrap());
+    assert_eq!(
+        store
+            .staff_user(ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_last_step,
+        Some(101)
+    );
+    // A new secret starts afresh.
+    store.set_totp(ann.id, &[8; 20]).await.unwrap();
+    assert_eq!(
+        store
+            .staff_user(ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_last_step,
+        None
+    );
+    assert!(store.record_totp_step(ann.id, 5).await.unwrap());
+    assert!(matches!(
+        store.record_totp_step(ann.id + 100, 5).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.record_totp_step(ann.id, u64::MAX).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn concurrent_logins_with_one_code_let_exactly_one_through(db: TestDb) {
+    let ann = add(&db.store, "ann@impero.com", Role::Admin, "t").await;
+    // Two nodes (or two processes) race with the same code, many times.
+    let other = db.reconnect().await;
+    for step in 1..=20u64 {
+        let (a, b) = tokio::join!(
+            db.store.record_totp_step(ann.id, step),
+            other.record_totp_step(ann.id, step)
+        );
+        let wins = [a.expect("first"), b.expect("second")];
+        assert_eq!(
+            wins.iter().filter(|w| **w).count(),
+            1,
+            "step {step}: {wins:?}"
+        );
+    }
+    other.close().await;
+}
+
+async fn wrong_logins_lock_the_user(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let until = later(SignedDuration::from_mins(15));
+    assert_eq!(store.login_failed(ann.id, 3, until).await.unwrap(), 1);
+    assert_eq!(store.login_failed(ann.id, 3, until).await.unwrap(), 2);
+    let u = store.staff_user(ann.id).await.unwrap().unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (2, None));
+    assert_eq!(store.login_failed(ann.id, 3, until).await.unwrap(), 3);
+    let u = store.staff_user(ann.id).await.unwrap().unwrap();
+    assert_eq!(
+        u.locked_until.map(|t| t.as_microsecond()),
+        Some(until.as_microsecond())
+    );
+    store.login_succeeded(ann.id).await.unwrap();
+    let u = store.staff_user(ann.id).await.unwrap().unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    assert!(matches!(
+        store.login_failed(ann.id + 100, 3, until).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn recovery_codes_are_used_once(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let bo = add(store, "bo@impero.com", Role::Viewer, "u").await;
+    let codes = [secret_hash("a"), secret_hash("b"), secret_hash("c")];
+    store.replace_recovery_codes(ann.id, &codes).await.unwrap();
+    assert_eq!(store.unused_recovery_codes(ann.id).await.unwrap(), 3);
+    assert!(store.use_recovery_code(ann.id, &codes[1]).await.unwrap());
+    assert!(!store.use_recovery_code(ann.id, &codes[1]).await.unwrap());
+    assert!(
+        !store.use_recovery_code(bo.id, &codes[0]).await.unwrap(),
+        "another user's code"
+    );
+    assert_eq!(store.unused_recovery_codes(ann.id).await.unwrap(), 2);
+    // A new set replaces the old one entirely.
+    store
+        .replace_recovery_codes(ann.id, &[secret_hash("d")])
+        .await
+        .unwrap();
+    assert!(!store.use_recovery_code(ann.id, &codes[0]).await.unwrap());
+    assert_eq!(store.unused_recovery_codes(ann.id).await.unwrap(), 1);
+    assert!(matches!(
+        store
+            .replace_recovery_codes(ann.id, &[codes[0], codes[0]])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.replace_recovery_codes(bo.id + 100, &codes).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn sessions_end_by_logout_expiry_and_idleness(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let hour = Duration::from_secs(3600);
+    let (s1, s2, s3, s4) = (
+        secret_hash("s1"),
+        secret_hash("s2"),
+        secret_hash("s3"),
+        secret_hash("s4"),
+    );
+    let expires = later(SignedDuration::from_hours(8));
+    store.create_session(&s1, ann.id, expires).await.unwrap();
+    let first = store
+        .touch_session(&s1, hour)
+        .await
+        .unwrap()
+        .expect("valid");
+    assert_eq!(first.user_id, ann.id);
+    assert_eq!(first.expires_at.as_microsecond(), expires.as_microsecond());
+    let second = store
+        .touch_session(&s1, hour)
+        .await
+        .unwrap()
+        .expect("valid");
+    assert!(second.last_seen >= first.last_seen);
+    assert_eq!(store.touch_session(&s2, hour).await.unwrap(), None);
+
+    // Logout.
+    assert!(store.revoke_session(&s1).await.unwrap());
+    assert!(!store.revoke_session(&s1).await.unwrap());
+    assert_eq!(store.touch_session(&s1, hour).await.unwrap(), None);
+
+    // Absolute timeout.
+    store
+        .create_session(&s2, ann.id, later(SignedDuration::from_millis(200)))
+        .await
+        .unwrap();
+    // Idle timeout.
+    store.create_session(&s3, ann.id, expires).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.touch_session(&s2, hour).await.unwrap(), None);
+    assert_eq!(
+        store
+            .touch_session(&s3, Duration::from_millis(100))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.touch_session(&s3, hour).await.unwrap().is_some());
+
+    // All of a user's sessions end at once.
+    store.create_session(&s4, ann.id, expires).await.unwrap();
+    assert_eq!(store.revoke_sessions_of(ann.id).await.unwrap(), 3);
+    assert_eq!(store.touch_session(&s4, hour).await.unwrap(), None);
+
+    assert!(matches!(
+        store.create_session(&s4, ann.id, expires).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .create_session(&secret_hash("s5"), ann.id + 100, expires)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn api_tokens_are_found_by_hash_revoked_once_and_audited(db: TestDb) {
+    let store = &db.store;
+    let scopes = Scopes::parse("consent:write read").unwrap();
+    let hash = secret_hash("omb_secret_token");
+    let token = store
+        .create_api_token(NewApiToken {
+            name: "crm sync",
+            token_hash: &hash,
+            scopes: &scopes,
+            actor: "user:1",
+        })
+        .await
+        .expect("creating a token");
+    assert_eq!(token.name, "crm sync");
+    assert_eq!(token.scopes, scopes);
+    assert_eq!(token.created_by, "user:1");
+    assert!(token.is_active());
+    assert_eq!(store.api_tokens().await.unwrap(), vec![token.clone()]);
+    assert_eq!(
+        store.api_token_by_hash(&hash).await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store
+            .api_token_by_hash(&secret_hash("other"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let dup = store
+        .create_api_token(NewApiToken {
+            name: "again",
+            token_hash: &hash,
+            scopes: &scopes,
+            actor: "user:1",
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict), "{dup:?}");
+    let empty = store
+        .create_api_token(NewApiToken {
+            name: " ",
+            token_hash: &secret_hash("x"),
+            scopes: &scopes,
+            actor: "user:1",
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(empty, StoreError::Invalid(_)), "{empty:?}");
+
+    assert!(store.revoke_api_token(token.id, "user:2").await.unwrap());
+    assert!(!store.revoke_api_token(token.id, "user:2").await.unwrap());
+    assert!(matches!(
+        store.revoke_api_token(token.id + 100, "user:2").await,
+        Err(StoreError::NotFound)
+    ));
+    let revoked = store.api_token_by_hash(&hash).await.unwrap().unwrap();
+    assert!(!revoked.is_active());
+
+    let log = all_audit(store).await;
+    let summary: Vec<_> = log
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.subject.as_str()))
+        .collect();
+    let subject = format!("api_token:{}", token.id);
+    assert_eq!(
+        summary,
+        vec![
+            ("user:1", "api_token.created", subject.as_str()),
+            ("user:2", "api_token.revoked", subject.as_str()),
+        ]
+    );
+    assert_eq!(
+        log[0].details,
+        r#"{"name":"crm sync","scopes":"read consent:write"}"#
+    );
+    let hex = hex_of(&hash);
+    for e in &log {
+        assert!(!e.details.contains("omb_") && !e.details.contains(&hex[..16]));
+    }
+    assert!(store.verify_audit().await.expect("verify").is_intact());
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
