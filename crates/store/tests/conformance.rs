@@ -13,29 +13,7 @@ use ombud_domain::audit::entry_hash;
 use ombud_store::{
     AuditRecord, BreakKind, ChainBreak, NewAuditEntry, NewPolicyVersion, Store, StoreError,
 };
-use support::TestDb;
-
-/// Generates one `#[tokio::test]` per backend for each named test body.
-macro_rules! conformance {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::support::run_sqlite(crate::$name).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::support::run_postgres(crate::$name).await;
-                }
-            )+
-        }
-    };
-}
+use support::{TestDb, conformance};
 
 conformance!(
     connects_twice_and_migrations_are_idempotent,

@@ -10,28 +10,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::staff::{Role, Scopes, secret_hash};
 use ombud_store::{AuditRecord, NewApiToken, NewStaffUser, Store, StoreError};
-use support::TestDb;
-
-macro_rules! conformance {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::support::run_sqlite(crate::$name).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::support::run_postgres(crate::$name).await;
-                }
-            )+
-        }
-    };
-}
+use support::{TestDb, conformance};
 
 conformance!(
     users_are_created_with_a_setup_token_and_an_audit_entry,

@@ -131,25 +131,25 @@ mod tests {
     const SECRET: &[u8; 20] = b"12345678901234567890";
     const PASSWORD: &str = "correct horse battery staple";
 
-    /// A store with one user who is set up, and a time with the code that goes with it.
-    async fn set_up() -> (tempfile::TempDir, Store, StaffUser) {
+    /// A store with one user who has a password (and no second factor yet).
+    async fn with_password(email: &str, role: Role) -> (tempfile::TempDir, Store, StaffUser) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(&dir.path().join("ombud.db"))
             .await
             .unwrap();
-        let added = super::super::add_user(
-            &store,
-            "http://localhost",
-            "ann@impero.com",
-            Role::Admin,
-            "test",
-        )
-        .await
-        .unwrap();
+        let added = super::super::add_user(&store, "http://localhost", email, role, "test")
+            .await
+            .unwrap();
         let phc = password::hash(PASSWORD).unwrap();
         store.set_password_hash(added.user.id, &phc).await.unwrap();
-        store.set_totp(added.user.id, SECRET).await.unwrap();
         (dir, store, added.user)
+    }
+
+    /// A store with one user who is set up, and a time with the code that goes with it.
+    async fn set_up() -> (tempfile::TempDir, Store, StaffUser) {
+        let (dir, store, user) = with_password("ann@impero.com", Role::Admin).await;
+        store.set_totp(user.id, SECRET).await.unwrap();
+        (dir, store, user)
     }
 
     fn at(second: i64) -> (Timestamp, String) {
@@ -214,21 +214,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_user_who_is_not_set_up_cannot_log_in() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("ombud.db"))
-            .await
-            .unwrap();
-        let added = super::super::add_user(
-            &store,
-            "http://localhost",
-            "bo@impero.com",
-            Role::Viewer,
-            "test",
-        )
-        .await
-        .unwrap();
-        let phc = password::hash(PASSWORD).unwrap();
-        store.set_password_hash(added.user.id, &phc).await.unwrap();
+        let (_dir, store, _) = with_password("bo@impero.com", Role::Viewer).await;
         let (now, code) = at(Timestamp::now().as_second());
         let r = login(&store, "bo@impero.com", PASSWORD, &code, now).await;
         assert!(

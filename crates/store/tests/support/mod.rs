@@ -119,3 +119,26 @@ where
     resume(outcome);
     dropped.expect("dropping the test database");
 }
+
+/// Generates one `#[tokio::test]` per backend for each named test body.
+macro_rules! conformance {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::run_sqlite(crate::$name).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::run_postgres(crate::$name).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use conformance;
