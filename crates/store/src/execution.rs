@@ -800,10 +800,11 @@ macro_rules! execution_queries {
             Err(StoreError::Conflict)
         }
 
-        /// Leases the oldest leasable job to `owner` until `until`. The caller's transaction
-        /// must keep other workers out (see `$lock`).
+        /// Leases the oldest leasable job (or job `only`, if it is leasable) to `owner` until
+        /// `until`. The caller's transaction must keep other workers out (see `$lock`).
         pub(crate) async fn lease(
             conn: &mut $conn,
+            only: Option<i64>,
             owner: &str,
             now: i64,
             until: i64,
@@ -818,8 +819,11 @@ macro_rules! execution_queries {
             qb.push_bind(now)
                 .push(")) OR (state = 'running' AND lease_until_us <= ")
                 .push_bind(now)
-                .push(")) ORDER BY id LIMIT 1")
-                .push($lock);
+                .push("))");
+            if let Some(id) = only {
+                qb.push(" AND id = ").push_bind(id);
+            }
+            qb.push(" ORDER BY id LIMIT 1").push($lock);
             let id: Option<i64> = qb.build_query_scalar().fetch_optional(&mut *conn).await?;
             let Some(id) = id else {
                 return Ok(None);

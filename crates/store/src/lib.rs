@@ -498,7 +498,21 @@ impl Store {
     ) -> Result<Option<Job>, StoreError> {
         execution::check_owner(owner)?;
         let lease_us = outbox::lease_us(lease)?;
-        dispatch!(self.lease_job(owner, lease_us))
+        dispatch!(self.lease_job(None, owner, lease_us))
+    }
+
+    /// Leases job `id` as [`Store::lease_job`] would, if it is due now; `None` when it is not
+    /// (finished, waiting for a retry, or running under another worker's live lease). For
+    /// running one request's job at once (the CLI) without touching other jobs.
+    pub async fn lease_job_by_id(
+        &self,
+        id: i64,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        execution::check_owner(owner)?;
+        let lease_us = outbox::lease_us(lease)?;
+        dispatch!(self.lease_job(Some(id), owner, lease_us))
     }
 
     /// Extends `owner`'s lease to `lease` from now. False when `owner` no longer holds the job

@@ -482,6 +482,7 @@ impl PgStore {
 
     pub(crate) async fn lease_job(
         &self,
+        only: Option<i64>,
         owner: &str,
         lease_us: i64,
     ) -> Result<Option<Job>, StoreError> {
@@ -489,7 +490,8 @@ impl PgStore {
         // pick skips it while locked and sees the lease once committed.
         let mut tx = self.pool.begin().await?;
         let now = common::now_us();
-        let job = execution_sql::lease(&mut tx, owner, now, now.saturating_add(lease_us)).await?;
+        let job =
+            execution_sql::lease(&mut tx, only, owner, now, now.saturating_add(lease_us)).await?;
         tx.commit().await?;
         Ok(job)
     }

@@ -528,12 +528,14 @@ impl SqliteStore {
 
     pub(crate) async fn lease_job(
         &self,
+        only: Option<i64>,
         owner: &str,
         lease_us: i64,
     ) -> Result<Option<Job>, StoreError> {
         let mut tx = self.begin_write().await?;
         let now = common::now_us();
-        let job = execution_sql::lease(&mut tx, owner, now, now.saturating_add(lease_us)).await?;
+        let job =
+            execution_sql::lease(&mut tx, only, owner, now, now.saturating_add(lease_us)).await?;
         tx.commit().await?;
         Ok(job)
     }

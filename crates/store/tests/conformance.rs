@@ -57,6 +57,7 @@ conformance!(
     the_request_workflow_leaves_an_intact_audit_chain_without_personal_data,
     jobs_are_created_once_per_request_and_kind,
     a_job_is_leased_checkpointed_and_finished,
+    one_job_is_leased_by_id_and_the_others_are_left_alone,
     only_the_lease_owner_may_write_a_job,
     an_expired_lease_is_taken_over_and_the_first_owner_is_refused,
     concurrent_workers_lease_each_job_once,
@@ -2584,6 +2585,52 @@ async fn a_job_is_leased_checkpointed_and_finished(db: TestDb) {
         store.job(id).await.unwrap().unwrap(),
         done,
         "nothing written"
+    );
+}
+
+async fn one_job_is_leased_by_id_and_the_others_are_left_alone(db: TestDb) {
+    let store = &db.store;
+    let rs = requests_for(store, "ONE", 2).await;
+    let older = store.create_job(job(rs[0], "access")).await.unwrap();
+    let wanted = store.create_job(job(rs[1], "access")).await.unwrap();
+    let leased = store
+        .lease_job_by_id(wanted, "cli-1", HOUR)
+        .await
+        .unwrap()
+        .expect("the job is due");
+    assert_eq!((leased.id, leased.attempts), (wanted, 1));
+    assert_eq!(leased.lease_owner.as_deref(), Some("cli-1"));
+    let untouched = store.job(older).await.unwrap().unwrap();
+    assert_eq!(
+        (untouched.state, untouched.attempts, untouched.error),
+        (JobState::Queued, 0, None),
+        "the older job is neither leased nor marked"
+    );
+    assert_eq!(
+        store.lease_job_by_id(wanted, "cli-2", HOUR).await.unwrap(),
+        None,
+        "a live lease keeps it"
+    );
+    assert!(store.finish_job(wanted, "cli-1", "{}").await.unwrap());
+    assert_eq!(
+        store.lease_job_by_id(wanted, "cli-1", HOUR).await.unwrap(),
+        None,
+        "a finished job is not leased again"
+    );
+    assert_eq!(
+        store
+            .lease_job_by_id(wanted + 1000, "cli-1", HOUR)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.lease_job_by_id(older, "", HOUR).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.lease_job("worker-1", HOUR).await.unwrap().unwrap().id,
+        older
     );
 }
 

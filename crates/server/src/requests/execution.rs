@@ -198,31 +198,15 @@ impl RequestService {
                 "the request has no job waiting; execute it first".into(),
             ));
         };
-        // Leases go oldest first; lease until this request's job comes up (others are
-        // returned at once by failing them back to the queue with no delay).
         let engine = self.engine()?;
-        let mut passed: Vec<Job> = Vec::new();
-        let job = loop {
-            match store.lease_job(owner, ombud_fulfil::LEASE).await? {
-                Some(j) if j.id == pending.id => break j,
-                Some(j) => passed.push(j),
-                None => {
-                    for j in &passed {
-                        store
-                            .fail_job(j.id, owner, "handed back", Some(Timestamp::now()))
-                            .await?;
-                    }
-                    return Err(RequestError::Conflict(
-                        "the request's job is being run by another worker".into(),
-                    ));
-                }
-            }
+        let Some(job) = store
+            .lease_job_by_id(pending.id, owner, ombud_fulfil::LEASE)
+            .await?
+        else {
+            return Err(RequestError::Conflict(
+                "the request's job is being run by another worker, or waits for a retry".into(),
+            ));
         };
-        for j in &passed {
-            store
-                .fail_job(j.id, owner, "handed back", Some(Timestamp::now()))
-                .await?;
-        }
         match engine.run(&job, owner, progress).await {
             Ok(outcome) => {
                 self.job_done(&job, &outcome).await?;
