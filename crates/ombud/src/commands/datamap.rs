@@ -62,10 +62,9 @@ async fn check_live(a: DatamapCheckArgs) -> anyhow::Result<ExitCode> {
         }
         let Some(url) = settings.connections.get(&system.connection) else {
             outln!(
-                "{}: not checked: no connection `{}` in the configuration ([connections] or OMBUD_CONNECTION_{})",
+                "{}: not checked: {}",
                 system.system,
-                system.connection,
-                system.connection.to_ascii_uppercase()
+                no_connection(&system.connection)
             )?;
             problems += 1;
             continue;
@@ -136,6 +135,14 @@ async fn system_mismatches(
     Ok(out)
 }
 
+/// What to say when the configuration lacks the connection `name`, and where it would go.
+fn no_connection(name: &str) -> String {
+    format!(
+        "no connection `{name}` in the configuration ([connections] or OMBUD_CONNECTION_{})",
+        name.to_ascii_uppercase()
+    )
+}
+
 async fn discover(a: DiscoverArgs) -> anyhow::Result<ExitCode> {
     let (url, default_id) = match (&a.url, &a.connection) {
         (Some(url), _) => (
@@ -144,12 +151,11 @@ async fn discover(a: DiscoverArgs) -> anyhow::Result<ExitCode> {
         ),
         (None, Some(name)) => {
             let settings = super::serve::settings(&a.server)?;
-            let url = settings.connections.get(name).cloned().with_context(|| {
-                format!(
-                    "no connection `{name}` in the configuration ([connections] or OMBUD_CONNECTION_{})",
-                    name.to_ascii_uppercase()
-                )
-            })?;
+            let url = settings
+                .connections
+                .get(name)
+                .cloned()
+                .with_context(|| no_connection(name))?;
             (url, name.clone())
         }
         (None, None) => anyhow::bail!("give a database URL or --connection NAME"),
