@@ -17,10 +17,12 @@ mod auth;
 pub mod banner;
 mod centre;
 pub mod config;
+mod console;
 pub mod error;
 mod jobs;
 mod metrics;
 mod middleware;
+mod ratelimit;
 pub mod requests;
 mod routes;
 pub mod staff;
@@ -38,6 +40,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use config::{ConfigError, LogFormat, MetricsListen, Overrides, Settings};
+pub use console::{ConsoleRoute, Need, routes as console_routes};
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use metrics::prometheus_handle;
 pub use middleware::{BODY_LIMIT, DEFAULT_CSP, HANDLER_TIMEOUT};
@@ -106,7 +109,12 @@ pub fn app(state: AppState) -> Router {
     let hsts = state.hsts();
     let (router, _) = routes::api_router().split_for_parts();
     let router = router
+        .merge(console::router(state.clone()))
         .fallback(|| async { ApiError::NotFound("The page") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::doors,
+        ))
         .with_state(state);
     middleware::harden(router, hsts)
 }

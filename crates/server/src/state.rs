@@ -13,8 +13,11 @@ use ombud_policy::render::{NoticeFormat, notice};
 use ombud_store::{ConsentWriter, NewPolicyVersion, PolicyVersion, Store, StoreError};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use std::time::Duration;
+
 use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
+use crate::ratelimit::Limiter;
 use crate::requests::{Delivery, RequestService, ServiceSettings};
 
 /// Actor recorded for things ombud does on its own, such as activating the policy at start.
@@ -41,8 +44,18 @@ struct Inner {
     banner: BannerAssets,
     consent: ConsentSettings,
     api_token: Option<SecretString>,
+    public_url: String,
     known_versions: RwLock<HashSet<i64>>,
     requests: RequestService,
+    limits: Limits,
+}
+
+/// Per-address limits of the doors that take guesses.
+pub(crate) struct Limits {
+    /// Console login and setup posts: 10 a minute per address.
+    pub login: Limiter,
+    /// Privacy centre form, code and resend posts: 30 a minute per address.
+    pub centre: Limiter,
 }
 
 /// The policy version this server runs with, and the facts about it that responses quote.
@@ -164,8 +177,13 @@ impl AppState {
                     site_origins: settings.site_origins.clone(),
                 },
                 api_token: settings.api_token.clone(),
+                public_url: public.trim_end_matches('/').to_owned(),
                 known_versions: RwLock::new(known_versions),
                 requests,
+                limits: Limits {
+                    login: Limiter::new(10, Duration::from_secs(60)),
+                    centre: Limiter::new(30, Duration::from_secs(60)),
+                },
             }),
         }
     }
@@ -235,6 +253,15 @@ impl AppState {
 
     pub(crate) fn hsts(&self) -> bool {
         self.inner.hsts
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The public address the server is reached at, without a trailing slash.
+    pub(crate) fn public_url(&self) -> &str {
+        &self.inner.public_url
     }
 }
 

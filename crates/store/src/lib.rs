@@ -22,6 +22,7 @@
 mod common;
 pub mod consent;
 mod consent_cache;
+pub mod console;
 mod error;
 pub mod execution;
 mod model;
@@ -37,6 +38,7 @@ use ombud_domain::consent::{Answer, State, SubjectKey};
 use ombud_domain::policy::{Policy, PurposeId};
 
 pub use consent::{ConsentEvent, ConsentWriter, NewConsentEvent};
+pub use console::{ConsentRate, DeadlineHits};
 pub use error::StoreError;
 pub use execution::{Job, JobState, NewJob, NewPackage, NewTask, Package, Restriction, Task};
 pub use model::{
@@ -45,10 +47,10 @@ pub use model::{
 pub use ombud_domain::audit::{AuditRecord, BreakKind, ChainBreak, Hash};
 pub use outbox::{NewMail, QueuedMail};
 pub use requests::{
-    Change, CodeState, Fields, NewRequest, RequestEvent, RequestFilter, RequestRecord,
+    Change, CodeState, Fields, NewRequest, RequestEvent, RequestFilter, RequestOrder, RequestRecord,
 };
 
-pub use staff::{ApiToken, NewApiToken, NewStaffUser, Session, StaffUser};
+pub use staff::{ApiToken, NewApiToken, NewStaffUser, Session, StaffChange, StaffUser};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;
@@ -207,6 +209,27 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         dispatch!(self.audit_page(after_seq, limit))
+    }
+
+    /// The sequence number of the newest audit entry, 0 when the log is empty. The console
+    /// pages the log backwards from it with [`Store::audit_page`].
+    pub async fn audit_head_seq(&self) -> Result<i64, StoreError> {
+        dispatch!(self.audit_head_seq())
+    }
+
+    /// Consent events per target (`purpose:…`, `cookies:…`) since `since`, and how many
+    /// granted it.
+    pub async fn consent_rates(
+        &self,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<ConsentRate>, StoreError> {
+        dispatch!(self.consent_rates(since.as_microsecond()))
+    }
+
+    /// Requests completed since `since`, and how many by the end of their promised due day
+    /// (UTC).
+    pub async fn deadline_hits(&self, since: jiff::Timestamp) -> Result<DeadlineHits, StoreError> {
+        dispatch!(self.deadline_hits(since.as_microsecond()))
     }
 
     /// Checks the whole audit chain against its recorded head, a page at a time, on one
@@ -778,6 +801,26 @@ impl Store {
     /// unexpired and its user not disabled; `None` otherwise (and the token stays as it was).
     pub async fn consume_setup_token(&self, hash: &[u8; 32]) -> Result<Option<i64>, StoreError> {
         dispatch!(self.consume_setup_token(hash, common::now_us()))
+    }
+
+    /// The user whose setup token has the hash `hash`, if the token is unused and unexpired
+    /// and the user not disabled; the token stays unused.
+    pub async fn setup_token_user(&self, hash: &[u8; 32]) -> Result<Option<i64>, StoreError> {
+        dispatch!(self.setup_token_user(hash, common::now_us()))
+    }
+
+    /// Changes a staff user's role, or disables (ending their sessions) or enables them, with
+    /// an audit entry by `actor` in the same transaction. [`StoreError::NotFound`] for an
+    /// unknown user.
+    pub async fn change_staff_user(
+        &self,
+        id: i64,
+        change: StaffChange,
+        actor: &str,
+    ) -> Result<StaffUser, StoreError> {
+        let user = dispatch!(self.change_staff_user(id, change, actor, common::now_us()))?;
+        tracing::info!(staff_user = id, change = ?change, "staff user changed");
+        Ok(user)
     }
 
     /// Stores the user's password hash (an argon2id PHC string, never the password).

@@ -47,6 +47,11 @@ mod execution_sql {
     );
 }
 
+/// The console's figures' SQL, instantiated for this backend.
+mod console_sql {
+    crate::console::console_queries!(sqlx::Postgres, sqlx::PgConnection);
+}
+
 /// Staff accounts' SQL, instantiated for this backend.
 mod staff_sql {
     crate::staff::staff_queries!(sqlx::Postgres, sqlx::PgConnection);
@@ -696,4 +701,9 @@ impl PgStore {
     }
 
     crate::staff::staff_methods!(read: pool, write: pool, head: lock_head);
+}
+
+/// The console's figures, read on the pool.
+impl PgStore {
+    crate::console::console_methods!(read: pool);
 }

@@ -160,10 +160,26 @@ pub struct RequestFilter {
     pub promised_due_before: Option<Date>,
     /// Compared lowercased, as stored.
     pub email: Option<EmailAddress>,
-    /// Keyset paging: only requests with a larger id. Pass the last id of the previous page.
+    /// Keyset paging: only requests after this one in [`RequestFilter::order`]. Pass the last
+    /// id of the previous page (and, in due order, its promised due date as `after_due`).
     pub after_id: Option<i64>,
+    /// With [`RequestOrder::Due`]: the promised due date of the request `after_id` names.
+    pub after_due: Option<Date>,
+    pub order: RequestOrder,
     /// 0 means [`DEFAULT_LIMIT`]; more than [`MAX_LIMIT`] means [`MAX_LIMIT`].
     pub limit: u32,
+}
+
+/// The order of a request listing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOrder {
+    /// Oldest first (by id).
+    #[default]
+    Received,
+    /// Newest first.
+    Newest,
+    /// Promised due date first, then id: overdue requests come first.
+    Due,
 }
 
 /// Requests per page when the filter asks for 0.
@@ -669,7 +685,7 @@ macro_rules! request_queries {
         use $crate::StoreError;
         use $crate::requests::{
             Audit, Change, CodeRow, CodeState, Current, EFFECTIVE_LEGAL_DUE, EventRow, NewRequest,
-            RECEIVED, REQUEST_COLUMNS, RequestEvent, RequestFilter, RequestRecord, RequestRow,
+            RECEIVED, REQUEST_COLUMNS, RequestEvent, RequestFilter, RequestOrder, RequestRecord, RequestRow,
             closed_at, missing_parent, open_states, page_size, records, stored_email,
         };
 
@@ -872,10 +888,31 @@ macro_rules! request_queries {
             if let Some(e) = &f.email {
                 qb.push(" AND email = ").push_bind(stored_email(e));
             }
-            if let Some(after) = f.after_id {
-                qb.push(" AND id > ").push_bind(after);
+            match (f.order, f.after_id) {
+                (RequestOrder::Received, Some(after)) => {
+                    qb.push(" AND id > ").push_bind(after);
+                }
+                (RequestOrder::Newest, Some(after)) => {
+                    qb.push(" AND id < ").push_bind(after);
+                }
+                (RequestOrder::Due, Some(after)) => {
+                    let due = f.after_due.map(|d| d.to_string()).unwrap_or_default();
+                    qb.push(" AND (promised_due > ")
+                        .push_bind(due.clone())
+                        .push(" OR (promised_due = ")
+                        .push_bind(due)
+                        .push(" AND id > ")
+                        .push_bind(after)
+                        .push("))");
+                }
+                (_, None) => {}
             }
-            qb.push(" ORDER BY id LIMIT ").push_bind(page_size(f.limit));
+            qb.push(match f.order {
+                RequestOrder::Received => " ORDER BY id",
+                RequestOrder::Newest => " ORDER BY id DESC",
+                RequestOrder::Due => " ORDER BY promised_due, id",
+            });
+            qb.push(" LIMIT ").push_bind(page_size(f.limit));
             let rows: Vec<RequestRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
             records(rows)
         }

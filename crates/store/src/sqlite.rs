@@ -42,6 +42,11 @@ mod execution_sql {
     crate::execution::execution_queries!(sqlx::Sqlite, sqlx::SqliteConnection, "");
 }
 
+/// The console's figures' SQL, instantiated for this backend.
+mod console_sql {
+    crate::console::console_queries!(sqlx::Sqlite, sqlx::SqliteConnection);
+}
+
 /// Staff accounts' SQL, instantiated for this backend.
 mod staff_sql {
     crate::staff::staff_queries!(sqlx::Sqlite, sqlx::SqliteConnection);
@@ -766,4 +771,9 @@ impl SqliteStore {
 /// (compare-and-set included) on the writer connection, reads on the readers.
 impl SqliteStore {
     crate::staff::staff_methods!(read: reader, write: writer, head: read_head);
+}
+
+/// The console's figures, read on the readers.
+impl SqliteStore {
+    crate::console::console_methods!(read: reader);
 }

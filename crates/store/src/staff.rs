@@ -252,6 +252,34 @@ pub(crate) fn user_created_audit(id: i64, role: Role) -> Audit {
     }
 }
 
+/// A change an administrator makes to a staff user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffChange {
+    /// Give the user another role.
+    Role(Role),
+    /// Stop the user from logging in and end their sessions.
+    Disable,
+    /// Let a disabled user log in again.
+    Enable,
+}
+
+/// `staff.role_changed`, `staff.disabled` or `staff.enabled` on `staff:<id>`: never the address.
+pub(crate) fn user_changed_audit(id: i64, change: StaffChange) -> Audit {
+    let (action, details) = match change {
+        StaffChange::Role(role) => (
+            "staff.role_changed",
+            serde_json::json!({ "role": role.key() }),
+        ),
+        StaffChange::Disable => ("staff.disabled", serde_json::json!({})),
+        StaffChange::Enable => ("staff.enabled", serde_json::json!({})),
+    };
+    Audit {
+        action: action.to_owned(),
+        subject: format!("staff:{id}"),
+        details: details.to_string(),
+    }
+}
+
 /// `api_token.created` on `api_token:<id>`, with the name and scopes: never the token or its
 /// hash.
 pub(crate) fn token_created_audit(id: i64, t: &NewApiToken<'_>) -> Audit {
@@ -392,9 +420,9 @@ macro_rules! staff_queries {
         use $crate::StoreError;
         use $crate::requests::Audit;
         use $crate::staff::{
-            ApiToken, NewApiToken, NewStaffUser, Session, SessionRow, StaffUser, TOKEN_COLUMNS,
-            TokenRow, USER_COLUMNS, UserRow, token_created_audit, token_revoked_audit, tokens,
-            user_created_audit, users,
+            ApiToken, NewApiToken, NewStaffUser, Session, SessionRow, StaffChange, StaffUser,
+            TOKEN_COLUMNS, TokenRow, USER_COLUMNS, UserRow, token_created_audit,
+            token_revoked_audit, tokens, user_changed_audit, user_created_audit, users,
         };
 
         /// Inserts the user and their setup token. A taken address is a conflict.
@@ -478,6 +506,54 @@ macro_rules! staff_queries {
                      RETURNING user_id",
                 );
             Ok(qb.build_query_scalar().fetch_optional(&mut *conn).await?)
+        }
+
+        /// The user whose unused, unexpired setup token this is, without using it.
+        pub(crate) async fn setup_token_user(
+            conn: &mut $conn,
+            hash: &[u8; 32],
+            now: i64,
+        ) -> Result<Option<i64>, StoreError> {
+            let mut qb = QueryBuilder::<$db>::new(
+                "SELECT user_id FROM staff_setup_token WHERE token_hash = ",
+            );
+            qb.push_bind(&hash[..])
+                .push(" AND used_at_us IS NULL AND expires_at_us > ")
+                .push_bind(now)
+                .push(" AND user_id IN (SELECT id FROM staff_user WHERE disabled_at_us IS NULL)");
+            Ok(qb.build_query_scalar().fetch_optional(&mut *conn).await?)
+        }
+
+        /// Applies `change` to user `id` (disabling also ends their sessions).
+        pub(crate) async fn change_user(
+            conn: &mut $conn,
+            id: i64,
+            change: StaffChange,
+            now: i64,
+        ) -> Result<(StaffUser, Audit), StoreError> {
+            let qb = match change {
+                StaffChange::Role(role) => {
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE staff_user SET role = ");
+                    qb.push_bind(role.key());
+                    qb
+                }
+                StaffChange::Disable => {
+                    let mut qb =
+                        QueryBuilder::<$db>::new("UPDATE staff_user SET disabled_at_us = ");
+                    qb.push_bind(now);
+                    qb
+                }
+                StaffChange::Enable => QueryBuilder::<$db>::new(
+                    "UPDATE staff_user SET disabled_at_us = NULL, failed_logins = 0, \
+                     locked_until_us = NULL",
+                ),
+            };
+            update_user(conn, qb, id).await?;
+            if change == StaffChange::Disable {
+                revoke_sessions_of(conn, id, now).await?;
+            }
+            let user = user(conn, id).await?.ok_or(StoreError::NotFound)?;
+            Ok((user, user_changed_audit(id, change)))
         }
 
         /// Runs an UPDATE of one user's row; NotFound when there is no such user.
@@ -814,6 +890,30 @@ macro_rules! staff_methods {
         ) -> Result<Option<i64>, StoreError> {
             let mut conn = self.$write.acquire().await?;
             staff_sql::consume_setup_token(&mut conn, hash, now).await
+        }
+
+        pub(crate) async fn setup_token_user(
+            &self,
+            hash: &[u8; 32],
+            now: i64,
+        ) -> Result<Option<i64>, StoreError> {
+            let mut conn = self.$read.acquire().await?;
+            staff_sql::setup_token_user(&mut conn, hash, now).await
+        }
+
+        pub(crate) async fn change_staff_user(
+            &self,
+            id: i64,
+            change: $crate::staff::StaffChange,
+            actor: &str,
+            now: i64,
+        ) -> Result<$crate::staff::StaffUser, StoreError> {
+            let mut tx = self.begin_write().await?;
+            let head = $head(&mut tx).await?;
+            let (user, audit) = staff_sql::change_user(&mut tx, id, change, now).await?;
+            append(&mut tx, head, &[audit.entry(actor)], now).await?;
+            tx.commit().await?;
+            Ok(user)
         }
 
         pub(crate) async fn set_password_hash(&self, id: i64, phc: &str) -> Result<(), StoreError> {

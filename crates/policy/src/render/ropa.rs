@@ -162,6 +162,15 @@ pub fn render(p: &Policy, format: RopaFormat) -> String {
     }
 }
 
+/// The record as an HTML fragment: the body of the Markdown rendering's page (for the
+/// console, whose page has its own head).
+pub fn html_fragment(p: &Policy) -> String {
+    let page = markdown(p, &record(p)).to_html();
+    let start = page.find("<main>").map_or(0, |i| i + "<main>".len());
+    let end = page.rfind("</main>").unwrap_or(page.len());
+    page.get(start..end).unwrap_or_default().to_owned()
+}
+
 const COLUMNS: [&str; 17] = [
     "Controller (Art. 30(1)(a))",
     "Contact point (Art. 30(1)(a))",

@@ -515,6 +515,16 @@ pub(crate) async fn download(
     let Some(key) = service.package_key() else {
         return message(&state, lang, StatusCode::SERVICE_UNAVAILABLE, t.unavailable);
     };
+    package_response(key, package, &record.reference)
+}
+
+/// Streams `package` as `<reference>.zip`, decrypting it on the way: a file that fails its
+/// integrity check breaks the download off rather than deliver data that did not verify.
+pub(crate) fn package_response(
+    key: Vec<u8>,
+    package: ombud_store::Package,
+    reference: &str,
+) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(4);
     let path = package.path.clone();
     tokio::task::spawn_blocking(move || {
@@ -556,7 +566,7 @@ pub(crate) async fn download(
         }
     });
     let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    let filename = format!("{}.zip", record.reference);
+    let filename = format!("{reference}.zip");
     (
         StatusCode::OK,
         [

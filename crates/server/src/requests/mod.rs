@@ -709,19 +709,9 @@ impl RequestService {
                     Self::today(),
                     &reason,
                 )?;
-                let calendar = self
-                    .inner
-                    .policy
-                    .rights
-                    .calendar()
-                    .map_err(|e| RequestError::Invalid(e.to_string()))?;
-                let due = request::due_dates(
-                    &calendar,
-                    record.received,
-                    self.inner.policy.rights.working_days,
-                );
+                let legal_extended = self.extended_due(&record)?;
                 let mut extended = record.clone();
-                extended.extended_due = Some(due.legal_extended);
+                extended.extended_due = Some(legal_extended);
                 let letter = self.letter(
                     LetterKind::ExtensionNotice,
                     &extended,
@@ -730,7 +720,7 @@ impl RequestService {
                     None,
                 )?;
                 let fields = Fields {
-                    extended_due: Some(due.legal_extended),
+                    extended_due: Some(legal_extended),
                     extension_reason: Some(reason.trim()),
                     ..Fields::default()
                 };
@@ -849,6 +839,68 @@ impl RequestService {
             letter.into_iter().collect(),
         )
         .await
+    }
+
+    /// The legal due date of `record` if it is extended (three months from receipt).
+    fn extended_due(&self, record: &RequestRecord) -> Result<jiff::civil::Date, RequestError> {
+        let calendar = self
+            .inner
+            .policy
+            .rights
+            .calendar()
+            .map_err(|e| RequestError::Invalid(e.to_string()))?;
+        Ok(request::due_dates(
+            &calendar,
+            record.received,
+            self.inner.policy.rights.working_days,
+        )
+        .legal_extended)
+    }
+
+    /// The letter `action` would send to the person, without doing anything: its recipient,
+    /// subject and text. `None` for actions that send no letter.
+    pub async fn preview_letter(
+        &self,
+        reference: &str,
+        action: &StaffAction,
+    ) -> Result<Option<(String, String, String)>, RequestError> {
+        let record = self.by_reference(reference).await?;
+        fn text(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let mail = match action {
+            StaffAction::Refuse { reason } => {
+                self.letter(LetterKind::Refusal, &record, None, text(reason), None)?
+            }
+            StaffAction::ChargeFee { fee, reason } => self.letter(
+                LetterKind::FeeNotice,
+                &record,
+                None,
+                text(reason),
+                text(fee),
+            )?,
+            StaffAction::Complete { note } => {
+                self.letter(LetterKind::Completion, &record, text(note), None, None)?
+            }
+            StaffAction::Extend { reason } => {
+                let mut extended = record.clone();
+                extended.extended_due = Some(self.extended_due(&record)?);
+                self.letter(
+                    LetterKind::ExtensionNotice,
+                    &extended,
+                    None,
+                    text(reason),
+                    None,
+                )?
+            }
+            StaffAction::Forward { to, .. } => {
+                let mut with_to = record;
+                with_to.forwarded_to = text(to).map(str::to_owned);
+                self.letter(LetterKind::Forwarded, &with_to, None, None, None)?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some((mail.to, mail.subject, mail.body)))
     }
 
     fn letter(

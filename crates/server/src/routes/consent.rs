@@ -529,7 +529,18 @@ pub(super) async fn proof(
         Some("csv") => true,
         Some(_) => return Err(ApiError::Unprocessable("format: use json or csv.".into())),
     };
-    let proof = build_proof(state.store(), &subject).await?;
+    proof_export(&state, &subject, csv, API_ACTOR).await
+}
+
+/// The proof of `subject`'s consent as JSON or CSV, with a `consent.proof_exported` audit entry
+/// by `actor` (the API and the console share it).
+pub(crate) async fn proof_export(
+    state: &AppState,
+    subject: &SubjectKey,
+    csv: bool,
+    actor: &str,
+) -> Result<Response, ApiError> {
+    let proof = build_proof(state.store(), subject).await?;
     let details = serde_json::json!({
         "format": if csv { "csv" } else { "json" },
         "events": proof.events.len(),
@@ -539,7 +550,7 @@ pub(super) async fn proof(
     state
         .store()
         .append_audit(NewAuditEntry {
-            actor: API_ACTOR,
+            actor,
             action: "consent.proof_exported",
             subject: "consent:proof",
             details: &details,

@@ -10,7 +10,7 @@ mod health;
 mod notice;
 mod openapi;
 mod policy;
-mod requests;
+pub(crate) mod requests;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,4 +1,4 @@
-//! Logging in: e-mail address, password and TOTP code together, one answer for every failure,
+//! Logging in: e-mail address, password and TOTP code (or one recovery code) together, one answer for every failure,
 //! a lockout after repeated failures, and a server-side session.
 //!
 //! The console's login form posts all three at once, so a failure never tells which part was
@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use ombud_domain::staff::{secret_hash, totp};
+use ombud_domain::staff::{recovery, secret_hash, totp};
 use ombud_store::{Session, StaffUser, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -87,8 +87,15 @@ pub async fn login(
         .totp_secret
         .as_deref()
         .and_then(|secret| totp::verify(secret, code, now.as_second(), user.totp_last_step));
-    let accepted = match (password_ok, step) {
-        (true, Some(step)) => store.record_totp_step(user.id, step).await?,
+    // A recovery code stands in for the TOTP code once (a lost authenticator).
+    let recovery = recovery::normalise(code);
+    let accepted = match (password_ok, step, recovery) {
+        (true, Some(step), _) => store.record_totp_step(user.id, step).await?,
+        (true, None, Some(typed)) => {
+            store
+                .use_recovery_code(user.id, &secret_hash(&typed))
+                .await?
+        }
         _ => false,
     };
     if !accepted {

@@ -6,7 +6,7 @@ pub mod login;
 pub mod password;
 
 use jiff::{SignedDuration, Timestamp};
-use ombud_domain::staff::{Role, canonical_email, secret_hash};
+use ombud_domain::staff::{Role, canonical_email, recovery, secret_hash};
 use ombud_store::{NewStaffUser, StaffUser, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -82,6 +82,130 @@ pub async fn add_user(
     })
 }
 
+/// What a new staff member gets when they finish setting up: the recovery codes, shown once.
+#[derive(Debug)]
+pub struct Enrolled {
+    pub user: StaffUser,
+    pub recovery_codes: Vec<SecretString>,
+}
+
+/// Why a setup was refused. The messages are for the person setting up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("This setup link is not valid any more. Ask an administrator for a new one.")]
+    LinkInvalid,
+    #[error("The password is too short: use at least 12 characters.")]
+    PasswordTooShort,
+    #[error("The two passwords are not the same.")]
+    PasswordsDiffer,
+    #[error("That code is not right. Check the time on your phone and enter the current code.")]
+    CodeWrong,
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+/// The shortest password accepted (NIST SP 800-63B asks for at least 8; a console that can
+/// read everyone's requests asks for more).
+pub const MIN_PASSWORD: usize = 12;
+
+/// A new TOTP secret (160 bits, as RFC 4226 recommends).
+pub fn new_totp_secret() -> Result<[u8; 20], StaffError> {
+    let mut secret = [0u8; 20];
+    getrandom::fill(&mut secret).map_err(|_| StaffError::Random)?;
+    Ok(secret)
+}
+
+/// The user a setup token belongs to, if it is still usable (without using it).
+pub async fn setup_user(store: &Store, token: &str) -> Result<Option<StaffUser>, StaffError> {
+    let Some(id) = store
+        .setup_token_user(&secret_hash(token))
+        .await
+        .map_err(StaffError::Store)?
+    else {
+        return Ok(None);
+    };
+    store.staff_user(id).await.map_err(StaffError::Store)
+}
+
+/// Finishes a staff member's setup: checks the password and the first TOTP code against the
+/// secret shown to them, uses the setup token, stores the password's hash, the secret, the
+/// code's time step (so it can't be used again to log in) and the hashes of new recovery codes.
+///
+/// Nothing is stored unless everything is right; the token is used only then.
+pub async fn enrol(
+    store: &Store,
+    token: &str,
+    password: &str,
+    repeated: &str,
+    totp_secret: &[u8],
+    code: &str,
+    now: Timestamp,
+) -> Result<Enrolled, SetupError> {
+    if setup_user(store, token).await?.is_none() {
+        return Err(SetupError::LinkInvalid);
+    }
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(SetupError::PasswordTooShort);
+    }
+    if password != repeated {
+        return Err(SetupError::PasswordsDiffer);
+    }
+    let Some(step) = ombud_domain::staff::totp::verify(totp_secret, code, now.as_second(), None)
+    else {
+        return Err(SetupError::CodeWrong);
+    };
+    let phc = {
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || password::hash(&password))
+            .await
+            .map_err(|_| StaffError::Invalid("the password could not be hashed"))?
+            .map_err(|_| StaffError::Invalid("the password could not be hashed"))?
+    };
+    let store_err = |e| SetupError::Staff(StaffError::Store(e));
+    let Some(user_id) = store
+        .consume_setup_token(&secret_hash(token))
+        .await
+        .map_err(store_err)?
+    else {
+        return Err(SetupError::LinkInvalid);
+    };
+    store
+        .set_password_hash(user_id, &phc)
+        .await
+        .map_err(store_err)?;
+    store
+        .set_totp(user_id, totp_secret)
+        .await
+        .map_err(store_err)?;
+    store
+        .record_totp_step(user_id, step)
+        .await
+        .map_err(store_err)?;
+    let mut codes = Vec::with_capacity(recovery::COUNT);
+    let mut hashes = Vec::with_capacity(recovery::COUNT);
+    for _ in 0..recovery::COUNT {
+        let mut random = [0u8; recovery::RANDOM_BYTES];
+        getrandom::fill(&mut random).map_err(|_| StaffError::Random)?;
+        let code = recovery::generate(random);
+        hashes.push(secret_hash(&code));
+        codes.push(SecretString::from(code));
+    }
+    store
+        .replace_recovery_codes(user_id, &hashes)
+        .await
+        .map_err(store_err)?;
+    let user = store
+        .staff_user(user_id)
+        .await
+        .map_err(store_err)?
+        .ok_or(SetupError::LinkInvalid)?;
+    tracing::info!(staff_user = user_id, "staff user set up");
+    Ok(Enrolled {
+        user,
+        recovery_codes: codes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +217,15 @@ mod tests {
         assert_eq!(a.expose_secret().len(), 64);
         assert!(a.expose_secret().bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    #[test]
+    fn the_short_password_message_names_the_minimum() {
+        let shown = SetupError::PasswordTooShort.to_string();
+        assert!(
+            shown.contains(&format!("at least {MIN_PASSWORD} characters")),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1,0 +1,312 @@
+//! Staff users and API tokens (administrators only): add a user (the setup link is shown
+//! once), change a role, disable or enable; issue a scoped API token (shown once) and revoke one.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use minijinja::value::Serde;
+use ombud_domain::policy::Keyword;
+use ombud_domain::staff::{Role, Scope, Scopes, secret_hash};
+use ombud_store::{NewApiToken, StaffChange, StoreError};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use super::session::Staff;
+use super::{staff_page, text};
+use crate::staff::{StaffError, add_user, new_secret};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+struct UserRow {
+    id: i64,
+    email: String,
+    role: &'static str,
+    set_up: bool,
+    disabled: bool,
+    locked: bool,
+    me: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    scopes: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked: bool,
+}
+
+/// The users page, with a one-time secret to show (a setup link or a token) and an error.
+async fn render_users(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    shown: Option<(&str, String)>,
+    error: Option<String>,
+) -> Response {
+    let store = state.store();
+    let (users, tokens) = match (store.staff_users().await, store.api_tokens().await) {
+        (Ok(u), Ok(t)) => (u, t),
+        (Err(e), _) | (_, Err(e)) => return super::store_failed(staff, &e),
+    };
+    let now = jiff::Timestamp::now();
+    let users: Vec<UserRow> = users
+        .iter()
+        .map(|u| UserRow {
+            id: u.id,
+            email: u.email.clone(),
+            role: u.role.key(),
+            set_up: u.is_set_up(),
+            disabled: u.disabled_at.is_some(),
+            locked: u.locked_until.is_some_and(|t| t > now),
+            me: u.id == staff.user.id,
+        })
+        .collect();
+    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let tokens: Vec<TokenRow> = tokens
+        .iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name.clone(),
+            scopes: t.scopes.to_string(),
+            created_at: day(t.created_at),
+            last_used_at: t.last_used_at.map(day),
+            revoked: !t.is_active(),
+        })
+        .collect();
+    staff_page(
+        staff,
+        status,
+        "users.html",
+        text::translate(staff.lang, "Users and API tokens"),
+        context! {
+            nav => "users",
+            users => Serde(&users),
+            tokens => Serde(&tokens),
+            roles => Role::all().iter().map(|r| r.key()).collect::<Vec<_>>(),
+            scopes => Scope::all().iter().map(|s| s.key()).collect::<Vec<_>>(),
+            shown => shown.map(|(what, secret)| context! { what => text::translate(staff.lang, what), secret }),
+            error,
+        },
+    )
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+) -> Response {
+    render_users(&state, &staff, StatusCode::OK, None, None).await
+}
+
+fn refused(staff: &Staff, e: &str) -> Option<String> {
+    Some(text::translate(staff.lang, e).to_owned())
+}
+
+/// Adds a user and shows their setup link once.
+pub(crate) async fn add(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let email = f.get("email").map(|s| s.trim()).unwrap_or("");
+    let Some(role) = f.get("role").and_then(|r| Role::parse(r)) else {
+        return render_users(
+            &state,
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            refused(&staff, "Choose a role."),
+        )
+        .await;
+    };
+    match add_user(
+        state.store(),
+        state.public_url(),
+        email,
+        role,
+        &staff.actor(),
+    )
+    .await
+    {
+        Ok(added) => {
+            let link = added.setup_url.expose_secret().to_owned();
+            render_users(
+                &state,
+                &staff,
+                StatusCode::OK,
+                Some(("Setup link (shown once, valid for 24 hours)", link)),
+                None,
+            )
+            .await
+        }
+        Err(StaffError::InvalidEmail) => {
+            render_users(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                refused(&staff, "That is not an e-mail address."),
+            )
+            .await
+        }
+        Err(StaffError::Taken) => {
+            render_users(
+                &state,
+                &staff,
+                StatusCode::CONFLICT,
+                None,
+                refused(
+                    &staff,
+                    "A staff user with that e-mail address exists already.",
+                ),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "adding a staff user failed");
+            super::unavailable(staff.lang)
+        }
+    }
+}
+
+/// Changes a user's role, or disables or enables them. Nobody changes their own account here,
+/// so the last administrator can't lock everyone out by accident.
+pub(crate) async fn change(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if id == staff.user.id {
+        return render_users(
+            &state,
+            &staff,
+            StatusCode::CONFLICT,
+            None,
+            refused(&staff, "You cannot change your own account."),
+        )
+        .await;
+    }
+    let change = match f.get("change").map(String::as_str) {
+        Some("disable") => StaffChange::Disable,
+        Some("enable") => StaffChange::Enable,
+        Some("role") => match f.get("role").and_then(|r| Role::parse(r)) {
+            Some(role) => StaffChange::Role(role),
+            None => {
+                return render_users(
+                    &state,
+                    &staff,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                    refused(&staff, "Choose a role."),
+                )
+                .await;
+            }
+        },
+        _ => {
+            return render_users(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                refused(&staff, "Choose a change."),
+            )
+            .await;
+        }
+    };
+    match state
+        .store()
+        .change_staff_user(id, change, &staff.actor())
+        .await
+    {
+        Ok(_) => Redirect::to("/console/users").into_response(),
+        Err(StoreError::NotFound) => super::not_found(&staff),
+        Err(e) => super::store_failed(&staff, &e),
+    }
+}
+
+/// Issues an API token with the chosen scopes and shows it once.
+pub(crate) async fn issue_token(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let name = f
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.trim())
+        .unwrap_or("");
+    let chosen: Vec<Scope> = f
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .filter_map(|(_, v)| Scope::parse(v))
+        .collect();
+    let scopes = match Scopes::new(chosen) {
+        Ok(s) if !name.is_empty() => s,
+        _ => {
+            return render_users(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                refused(&staff, "Give the token a name and at least one scope."),
+            )
+            .await;
+        }
+    };
+    let Ok(secret) = new_secret() else {
+        return super::unavailable(staff.lang);
+    };
+    let token = format!("ombud_{}", secret.expose_secret());
+    let actor = staff.actor();
+    match state
+        .store()
+        .create_api_token(NewApiToken {
+            name,
+            token_hash: &secret_hash(&token),
+            scopes: &scopes,
+            actor: &actor,
+        })
+        .await
+    {
+        Ok(_) => {
+            render_users(
+                &state,
+                &staff,
+                StatusCode::OK,
+                Some(("API token (shown once)", token)),
+                None,
+            )
+            .await
+        }
+        Err(StoreError::Invalid(rule)) => {
+            render_users(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(rule.to_owned()),
+            )
+            .await
+        }
+        Err(e) => super::store_failed(&staff, &e),
+    }
+}
+
+/// Revokes an API token.
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.store().revoke_api_token(id, &staff.actor()).await {
+        Ok(true) => Redirect::to("/console/users").into_response(),
+        Ok(false) => super::not_found(&staff),
+        Err(e) => super::store_failed(&staff, &e),
+    }
+}
