@@ -12,7 +12,7 @@ use ombud_domain::consent::SubjectKey;
 use serde::Deserialize;
 
 use super::session::Staff;
-use super::{staff_page, text};
+use super::{staff_page, text, urlencode};
 use crate::routes::{build_proof, consent::proof_export};
 use crate::state::AppState;
 
@@ -76,6 +76,7 @@ pub(crate) async fn lookup(
             nav => "consent",
             kind,
             value => q.value.trim(),
+            proof_query => format!("kind={}&value={}", urlencode(kind), urlencode(q.value.trim())),
             kinds => ["email", "phone", "customer", "visitor"],
             proof => proof.as_ref().map(Serde),
             error,

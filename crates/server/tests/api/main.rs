@@ -6,6 +6,7 @@
 mod banner;
 mod config;
 mod consent;
+mod console;
 mod errors;
 mod execution;
 mod health;
