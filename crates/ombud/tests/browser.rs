@@ -50,6 +50,14 @@ impl Server {
         let listen = format!("127.0.0.1:{port}");
         let out = File::create(&log).expect("server log");
         let err = out.try_clone().expect("server log");
+        // The data map's trial database, as `ombud demo` makes it, so requests run for real.
+        let trial_db = tokio::runtime::Runtime::new()
+            .expect("a runtime")
+            .block_on(ombud_connect::seed_sqlite(
+                &data_dir.join("trial_db.sqlite"),
+                ombud_policy::example::IMPERO_TRIAL_DB_SQL,
+            ))
+            .expect("the trial database");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ombud"));
         // Only what this test sets: no OMBUD_* setting of the caller's environment.
         for (key, _) in std::env::vars_os() {
@@ -64,6 +72,7 @@ impl Server {
             .arg(data_dir)
             .env("OMBUD_API_TOKEN", TOKEN)
             .env("OMBUD_SECRET_KEY", SECRET_KEY)
+            .env("OMBUD_CONNECTION_TRIAL_DB", trial_db)
             .env("OMBUD_MAIL_DIR", data_dir.join("mail"))
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -148,9 +157,38 @@ fn healthz(addr: SocketAddr) -> bool {
 
 /// `node --test <files>` in the repository root against `server`; panics unless it passes.
 /// node's output goes straight to this process's stdout and stderr, as it comes.
-fn node_test(server: &Server, phase: &str, state_dir: &Path, files: &[&str]) {
+/// Adds a staff user with `ombud users add` on the server's data folder, as an operator
+/// would, and returns the one-time setup link it prints.
+fn add_staff(data_dir: &Path, email: &str, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["users", "add", email, "--role", role, "--data-dir"])
+        .arg(data_dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run ombud users add");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "ombud users add failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find(|l| l.contains("/console/setup/"))
+        .unwrap_or_else(|| panic!("no setup link in: {text}"))
+        .trim()
+        .to_owned()
+}
+
+fn node_test(
+    server: &Server,
+    phase: &str,
+    state_dir: &Path,
+    files: &[&str],
+    env: &[(&str, String)],
+) {
     let started = Instant::now();
     let status = Command::new("node")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .arg("--test")
         .args(files)
         .current_dir(repo_root())
@@ -234,7 +272,17 @@ fn cookie_banner_in_chromium() {
     let example = repo_root().join("examples/impero");
 
     let server = Server::start(&example, &data_dir, tmp.path().join("serve-1.log"));
-    node_test(&server, "1", &state_dir, &["tests/browser/"]);
+    let setup = [
+        (
+            "OMBUD_SETUP_ADMIN",
+            add_staff(&data_dir, "officer@impero.test", "privacy_officer"),
+        ),
+        (
+            "OMBUD_SETUP_VIEWER",
+            add_staff(&data_dir, "viewer@impero.test", "viewer"),
+        ),
+    ];
+    node_test(&server, "1", &state_dir, &["tests/browser/"], &setup);
     server.stop();
 
     let policy = changed_policy(tmp.path());
@@ -244,6 +292,7 @@ fn cookie_banner_in_chromium() {
         "2",
         &state_dir,
         &["tests/browser/policy-change.test.mjs"],
+        &[],
     );
     server.stop();
 

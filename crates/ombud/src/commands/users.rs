@@ -59,7 +59,7 @@ async fn add(args: AddUserArgs) -> anyhow::Result<ExitCode> {
         added.user.id
     )?;
     outln!(
-        "their one-time setup link, valid until {} (the console page that opens it is not built yet):",
+        "their one-time setup link, valid until {}:",
         added.setup_expires_at.round(jiff::Unit::Second)?
     )?;
     outln!("{}", added.setup_url.expose_secret())?;

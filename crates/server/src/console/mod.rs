@@ -397,6 +397,11 @@ fn html_response(status: StatusCode, html: String) -> Response {
                 HeaderValue::from_static(CONSOLE_CSP),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            // Forms carry their origin (under `no-referrer` browsers send `Origin: null`).
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            ),
         ],
         html,
     )

@@ -175,7 +175,6 @@ pub(crate) async fn page_of(
             d => Serde(&detail),
             open,
             verified,
-            awaiting_verification => record_state == Some(RequestState::AwaitingVerification),
             fields,
             notice,
             error,

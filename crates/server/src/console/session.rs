@@ -165,15 +165,13 @@ pub(crate) fn language(headers: &HeaderMap, query: Option<&str>) -> &'static str
         .unwrap_or("en")
 }
 
-/// Whether a form post comes from this origin, as far as the browser says: an `Origin` header
-/// must name this host, and `Sec-Fetch-Site` must not say another site. Requests that carry
-/// neither (non-browser clients) pass; they have no cookie to abuse.
+/// Whether a form post comes from this origin, as far as the browser says. `Sec-Fetch-Site`
+/// decides when it is there (every current browser sends it); otherwise an `Origin` header must
+/// name this host. Requests that carry neither (non-browser clients) pass: they hold no
+/// browser's cookie to abuse.
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site")
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin" || site.as_bytes() == b"none";
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
@@ -220,6 +218,15 @@ mod tests {
         assert!(!same_origin(&other));
         let fetch = headers(&[("host", "a"), ("sec-fetch-site", "cross-site")]);
         assert!(!same_origin(&fetch));
+        let null_origin = headers(&[
+            ("host", "a"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(
+            same_origin(&null_origin),
+            "Chromium sends Origin: null under no-referrer"
+        );
         assert!(same_origin(&headers(&[("host", "a")])));
     }
 
