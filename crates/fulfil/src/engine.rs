@@ -296,10 +296,9 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Outcome, EngineError> {
         let inner = &self.inner;
-        let key = inner
-            .package_key
-            .as_ref()
-            .ok_or_else(|| EngineError::Invalid("packages need a key: set secret_key".into()))?;
+        let key = inner.package_key.as_ref().ok_or_else(|| {
+            EngineError::Invalid("packages need a key: set encryption_key or secret_key".into())
+        })?;
         let right = if spec.kind == JobKind::Portability {
             PackageRight::Portability
         } else {

@@ -46,6 +46,21 @@ pub enum Command {
     /// Staff users of the console: add one (printing their setup link) or list them.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The encryption keys at rest: move everything to the current key after a rotation, or
+    /// count what each key still holds.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Seal every TOTP secret and re-encrypt every export package still on disk under the
+    /// current key (encryption_key); what is under it already is left alone. Prints the counts
+    /// and writes an audit entry.
+    Rotate(ServerArgs),
+    /// Count the TOTP secrets and packages each key holds, and say which previous keys hold
+    /// nothing any more. Exit 1 if something is under a key that is not configured.
+    Check(ServerArgs),
 }
 
 #[derive(Debug, Subcommand)]

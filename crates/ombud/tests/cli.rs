@@ -1126,3 +1126,216 @@ fn users_add_prints_a_one_time_setup_link_and_refuses_bad_input() {
         stdout(&verify)
     );
 }
+
+#[test]
+fn keys_rotate_moves_totp_secrets_and_packages_to_the_new_key() {
+    use ombud_domain::staff::{Role, totp};
+    use ombud_store::{KeyId, Keyring};
+
+    const PASSWORD: &str = "correct horse battery staple";
+    const SECRET: &[u8; 20] = b"12345678901234567890";
+    let dir = data_dir_with_policy();
+    let data = dir.path().to_str().unwrap();
+    let db = dir.path().join("ombud.db");
+    let url = trial_db(dir.path());
+    let (a_hex, b_hex) = ("a1".repeat(32), "b2".repeat(32));
+    let (a, b) = ([0xa1u8; 32], [0xb2u8; 32]);
+    let (a_id, b_id) = (KeyId::of(&a).to_string(), KeyId::of(&b).to_string());
+    let with = |args: &[&str], keys: &[(&str, &str)]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--data-dir", data]);
+        let mut env = vec![("OMBUD_CONNECTION_TRIAL_DB", url.as_str())];
+        env.extend_from_slice(keys);
+        ombud_with(&all, &env)
+    };
+    let only_a = [("OMBUD_ENCRYPTION_KEY", a_hex.as_str())];
+    let b_then_a = [
+        ("OMBUD_ENCRYPTION_KEY", b_hex.as_str()),
+        ("OMBUD_PREVIOUS_ENCRYPTION_KEYS", a_hex.as_str()),
+    ];
+    let only_b = [("OMBUD_ENCRYPTION_KEY", b_hex.as_str())];
+
+    // Under key A: a package, made by carrying out an access request...
+    let first = dir.path().join("first.zip");
+    let access = with(
+        &[
+            "request",
+            "run",
+            "--kind",
+            "access",
+            "--email",
+            "ann@example.com",
+            "--verified",
+            "passport seen",
+            "--channel",
+            "in_person",
+            "--out",
+            first.to_str().unwrap(),
+        ],
+        &only_a,
+    );
+    assert!(access.status.success(), "{}", stderr(&access));
+    let reference = stdout(&access)
+        .split_whitespace()
+        .find(|w| w.starts_with("R-"))
+        .unwrap()
+        .to_owned();
+    // ...and a staff member's TOTP secret, set as the console's enrolment sets it.
+    let user_id = runtime().block_on(async {
+        let store = ombud_store::Store::open_sqlite(&db).await.unwrap();
+        store.set_keyring(Keyring::new(&a, []).unwrap());
+        let added = ombud_server::staff::add_user(
+            &store,
+            "http://localhost",
+            "ann@impero.com",
+            Role::Admin,
+            "test",
+        )
+        .await
+        .unwrap();
+        let phc = ombud_server::staff::password::hash(PASSWORD).unwrap();
+        store.set_password_hash(added.user.id, &phc).await.unwrap();
+        store.set_totp(added.user.id, SECRET).await.unwrap();
+        store.close().await;
+        added.user.id
+    });
+    let packages: Vec<_> = std::fs::read_dir(dir.path().join("packages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(packages.len(), 1, "{packages:?}");
+    let package = std::fs::read(&packages[0]).unwrap();
+    assert_eq!(
+        &package[9..17],
+        KeyId::of(&a).as_bytes(),
+        "the header names A"
+    );
+
+    let check = with(&["keys", "check"], &only_a);
+    let text = stdout(&check);
+    assert!(check.status.success(), "{text}{}", stderr(&check));
+    assert!(
+        text.contains(&format!(
+            "{a_id}             1         1  current (encryption_key)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("everything is under the current key"),
+        "{text}"
+    );
+
+    // B becomes the current key, A a previous one: A still opens what it sealed.
+    let check = with(&["keys", "check"], &b_then_a);
+    let text = stdout(&check);
+    assert!(check.status.success(), "{text}{}", stderr(&check));
+    assert!(
+        text.contains(&format!("{b_id}             0         0  current")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{a_id}             1         1  previous")),
+        "{text}"
+    );
+    assert!(text.contains("run `ombud keys rotate`"), "{text}");
+
+    let rotate = with(&["keys", "rotate"], &b_then_a);
+    let text = stdout(&rotate);
+    assert!(rotate.status.success(), "{text}{}", stderr(&rotate));
+    assert!(text.contains(&format!("current key {b_id}")), "{text}");
+    assert!(
+        text.contains("TOTP secrets: 1 sealed again, 0 already under the current key"),
+        "{text}"
+    );
+    assert!(
+        text.contains("export packages: 1 re-encrypted, 0 already under the current key, 0 missing on disk, 0 failed"),
+        "{text}"
+    );
+    // Idempotent.
+    let again = with(&["keys", "rotate"], &b_then_a);
+    let text = stdout(&again);
+    assert!(again.status.success(), "{text}{}", stderr(&again));
+    assert!(
+        text.contains("TOTP secrets: 0 sealed again, 1 already under the current key"),
+        "{text}"
+    );
+    assert!(
+        text.contains("export packages: 0 re-encrypted, 1 already"),
+        "{text}"
+    );
+
+    let check = with(&["keys", "check"], &b_then_a);
+    let text = stdout(&check);
+    assert!(check.status.success(), "{text}{}", stderr(&check));
+    assert!(
+        text.contains(&format!("{a_id}             0         0  previous")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{b_id}             1         1  current")),
+        "{text}"
+    );
+    assert!(text.contains("holds nothing any more"), "{text}");
+
+    // Now B alone is needed: the package still decrypts, and the login still verifies the code.
+    let check = with(&["keys", "check"], &only_b);
+    assert!(check.status.success(), "{}", stdout(&check));
+    assert!(stdout(&check).contains("everything is under the current key"));
+    let second = dir.path().join("second.zip");
+    let export = with(
+        &[
+            "request",
+            "export",
+            &reference,
+            "--out",
+            second.to_str().unwrap(),
+        ],
+        &only_b,
+    );
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert_eq!(
+        std::fs::read(&second).unwrap(),
+        std::fs::read(&first).unwrap()
+    );
+    let refused = with(
+        &[
+            "request",
+            "export",
+            &reference,
+            "--out",
+            dir.path().join("third.zip").to_str().unwrap(),
+        ],
+        &only_a,
+    );
+    assert!(!refused.status.success(), "A alone no longer opens it");
+    assert!(stderr(&refused).contains(&b_id), "{}", stderr(&refused));
+    runtime().block_on(async {
+        let store = ombud_store::Store::open_sqlite(&db).await.unwrap();
+        store.set_keyring(Keyring::new(&b, []).unwrap());
+        let now = jiff::Timestamp::now();
+        let code = totp::code_at(SECRET, now.as_second()).unwrap();
+        let session =
+            ombud_server::staff::login::login(&store, "ann@impero.com", PASSWORD, &code, now)
+                .await
+                .expect("the login verifies the TOTP code under key B alone");
+        assert_eq!(session.user.id, user_id);
+        let rotated: Vec<_> = store
+            .audit_page(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "keys.rotated")
+            .collect();
+        assert_eq!(rotated.len(), 2, "one audit entry per rotation");
+        assert_eq!(rotated[0].subject, format!("key:{b_id}"));
+        assert!(
+            rotated[0].details.contains("\"totp_resealed\":1"),
+            "{}",
+            rotated[0].details
+        );
+        store.close().await;
+    });
+    let verify = with(&["audit", "verify"], &only_b);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+}

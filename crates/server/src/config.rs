@@ -22,9 +22,11 @@ use std::str::FromStr;
 use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use ombud_store::{Store, StoreError};
+use ombud_store::seal::KeyError;
+use ombud_store::{Keyring, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
+use zeroize::Zeroizing;
 
 /// Prefix of the environment variables read by [`Settings::load`].
 pub const ENV_PREFIX: &str = "OMBUD_";
@@ -34,7 +36,7 @@ pub const SQLITE_FILE: &str = "ombud.db";
 
 /// Every key a config layer may set. Environment variables outside this list (such as the
 /// binary's own `OMBUD_CONFIG`) are left alone rather than rejected.
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 34] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -50,6 +52,10 @@ const KEYS: [&str; 30] = [
     "api_token_file",
     "secret_key",
     "secret_key_file",
+    "encryption_key",
+    "encryption_key_file",
+    "previous_encryption_keys",
+    "previous_encryption_keys_file",
     "smtp_host",
     "smtp_port",
     "smtp_security",
@@ -68,7 +74,14 @@ const KEYS: [&str; 30] = [
 ];
 
 /// Keys whose values are secret: errors about them never quote the value.
-const SECRET_KEYS: [&str; 4] = ["database_url", "api_token", "secret_key", "smtp_password"];
+const SECRET_KEYS: [&str; 6] = [
+    "database_url",
+    "api_token",
+    "secret_key",
+    "encryption_key",
+    "previous_encryption_keys",
+    "smtp_password",
+];
 
 /// Name of the consent cookie unless configured.
 pub const DEFAULT_CONSENT_COOKIE: &str = "ombud_consent";
@@ -115,6 +128,13 @@ pub struct Settings {
     /// The server's secret (32+ characters): keys the identity codes' hashes. Without it the
     /// privacy centre can't verify anyone.
     pub secret_key: Option<SecretString>,
+    /// The key that seals sensitive fields (TOTP secrets) and encrypts export packages at rest:
+    /// 64 hexadecimal characters (32 random bytes), checked at load. `None`: a key derived from
+    /// `secret_key` (see [`Settings::keyring`]).
+    pub encryption_key: Option<SecretString>,
+    /// Keys used before a rotation, each like `encryption_key`: they only open what they
+    /// sealed, until `ombud keys rotate` has moved it to the current key.
+    pub previous_encryption_keys: Vec<SecretString>,
     /// The SMTP relay that sends codes and letters. `None`: mail goes to `mail_dir`.
     pub smtp: Option<ombud_mail::SmtpSettings>,
     /// Sender of codes and letters; default: the policy's address for rights requests.
@@ -158,6 +178,8 @@ impl Default for Settings {
             consent_cookie_name: DEFAULT_CONSENT_COOKIE.to_owned(),
             api_token: None,
             secret_key: None,
+            encryption_key: None,
+            previous_encryption_keys: Vec::new(),
             smtp: None,
             mail_from: None,
             mail_dir: None,
@@ -205,6 +227,21 @@ impl fmt::Debug for Settings {
                     .secret_key
                     .as_ref()
                     .map(|_| Redacted("[redacted]".to_owned())),
+            )
+            .field(
+                "encryption_key",
+                &self
+                    .encryption_key
+                    .as_ref()
+                    .map(|_| Redacted("[redacted]".to_owned())),
+            )
+            .field(
+                "previous_encryption_keys",
+                &self
+                    .previous_encryption_keys
+                    .iter()
+                    .map(|_| Redacted("[redacted]".to_owned()))
+                    .collect::<Vec<_>>(),
             )
             .field(
                 "smtp",
@@ -447,6 +484,10 @@ struct Raw {
     api_token_file: Option<PathBuf>,
     secret_key: Option<SecretString>,
     secret_key_file: Option<PathBuf>,
+    encryption_key: Option<SecretString>,
+    encryption_key_file: Option<PathBuf>,
+    previous_encryption_keys: Option<KeyList>,
+    previous_encryption_keys_file: Option<PathBuf>,
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     smtp_security: Option<ombud_mail::SmtpSecurity>,
@@ -464,6 +505,78 @@ struct Raw {
     packages_dir: Option<PathBuf>,
     package_expiry_hours: Option<u32>,
     auto_execute: Option<bool>,
+}
+
+/// `previous_encryption_keys`: a TOML list, or one text with the keys separated by commas or
+/// white space (as an environment variable gives it).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    Text(SecretString),
+    List(Vec<SecretString>),
+}
+
+impl KeyList {
+    fn into_keys(self) -> Vec<SecretString> {
+        match self {
+            KeyList::Text(text) => split_keys(text.expose_secret()),
+            KeyList::List(list) => list,
+        }
+    }
+}
+
+/// Keys separated by commas or white space.
+fn split_keys(text: &str) -> Vec<SecretString> {
+    text.split([',', ' ', '\n', '\t', '\r'])
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from)
+        .collect()
+}
+
+/// A key's 32 bytes, wiped when dropped.
+pub type Key = Zeroizing<[u8; 32]>;
+
+/// Which setting a key of the keyring comes from (for `ombud keys check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// `encryption_key`: the current key.
+    EncryptionKey,
+    /// Derived from `secret_key`: the current key when `encryption_key` is unset, otherwise a
+    /// previous one (so what it sealed stays readable after `encryption_key` is first set).
+    DerivedFromSecretKey { current: bool },
+    /// The n-th (from 1) of `previous_encryption_keys`.
+    Previous(usize),
+}
+
+impl fmt::Display for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::EncryptionKey => f.write_str("current (encryption_key)"),
+            KeySource::DerivedFromSecretKey { current: true } => {
+                f.write_str("current (derived from secret_key)")
+            }
+            KeySource::DerivedFromSecretKey { current: false } => {
+                f.write_str("previous (derived from secret_key)")
+            }
+            KeySource::Previous(n) => write!(f, "previous (previous_encryption_keys #{n})"),
+        }
+    }
+}
+
+/// Checks each key's format; the reason names the entry, never its value.
+fn check_keys(key: &str, keys: &[SecretString], origin: String) -> Result<(), ConfigError> {
+    for (i, k) in keys.iter().enumerate() {
+        ombud_store::seal::parse_key(k.expose_secret()).map_err(|e| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: origin.clone(),
+            reason: if keys.len() > 1 || key.starts_with("previous") {
+                format!("entry {}: {e}", i + 1)
+            } else {
+                e.to_string()
+            },
+        })?;
+    }
+    Ok(())
 }
 
 /// Accepts an address, `"off"` (and friends) or `false`.
@@ -593,6 +706,51 @@ impl Settings {
             });
         }
         let secret_key = secret_key.map(|(k, _)| k);
+        let encryption_key = resolve_secret(
+            "encryption_key",
+            secret_candidates(
+                raw.encryption_key.map(|t| (origin("encryption_key"), t)),
+                raw.encryption_key_file
+                    .map(|p| (origin("encryption_key_file"), p)),
+                None,
+                None,
+            ),
+        )?;
+        if let Some((key, set_in)) = &encryption_key {
+            check_keys("encryption_key", std::slice::from_ref(key), set_in.clone())?;
+        }
+        let encryption_key = encryption_key.map(|(k, _)| k);
+        let previous_encryption_keys = resolve_secret(
+            "previous_encryption_keys",
+            secret_candidates(
+                raw.previous_encryption_keys.map(|list| {
+                    // Kept as one secret text here, split again below: resolve_secret deals in
+                    // single values.
+                    let joined = list
+                        .into_keys()
+                        .iter()
+                        .map(|k| k.expose_secret().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    (
+                        origin("previous_encryption_keys"),
+                        SecretString::from(joined),
+                    )
+                }),
+                raw.previous_encryption_keys_file
+                    .map(|p| (origin("previous_encryption_keys_file"), p)),
+                None,
+                None,
+            ),
+        )?;
+        let previous_encryption_keys = match previous_encryption_keys {
+            Some((text, set_in)) => {
+                let keys = split_keys(text.expose_secret());
+                check_keys("previous_encryption_keys", &keys, set_in)?;
+                keys
+            }
+            None => Vec::new(),
+        };
         let smtp_password = resolve_secret(
             "smtp_password",
             secret_candidates(
@@ -693,6 +851,8 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_CONSENT_COOKIE.to_owned()),
             api_token,
             secret_key,
+            encryption_key,
+            previous_encryption_keys,
             smtp,
             mail_from: raw.mail_from,
             mail_dir: overrides.mail_dir.clone().or(raw.mail_dir),
@@ -727,12 +887,74 @@ impl Settings {
         self.data_dir.join(SQLITE_FILE)
     }
 
-    /// Opens ombud's store: the configured database URL, or the default SQLite file.
+    /// The keys that seal sensitive fields and encrypt packages, with where each comes from,
+    /// the current key first: `encryption_key`, or if it is unset a key derived from
+    /// `secret_key` (HKDF-SHA256, so the demo and installations without `encryption_key` keep
+    /// working); then `previous_encryption_keys`; then, when both `encryption_key` and
+    /// `secret_key` are set, the key derived from `secret_key`, so that what was sealed before
+    /// `encryption_key` was first set stays readable until `ombud keys rotate` moved it.
+    /// Empty when neither `encryption_key` nor `secret_key` is set.
+    pub fn keys(&self) -> Result<Vec<(KeySource, Key)>, KeyError> {
+        let derived = self
+            .secret_key
+            .as_ref()
+            .map(|s| ombud_store::seal::derive_key(s.expose_secret().as_bytes()))
+            .transpose()?;
+        let mut keys = Vec::new();
+        match (&self.encryption_key, derived) {
+            (Some(k), derived) => {
+                keys.push((
+                    KeySource::EncryptionKey,
+                    ombud_store::seal::parse_key(k.expose_secret())?,
+                ));
+                for (i, k) in self.previous_encryption_keys.iter().enumerate() {
+                    keys.push((
+                        KeySource::Previous(i + 1),
+                        ombud_store::seal::parse_key(k.expose_secret())?,
+                    ));
+                }
+                if let Some(d) = derived {
+                    keys.push((KeySource::DerivedFromSecretKey { current: false }, d));
+                }
+            }
+            (None, Some(d)) => {
+                keys.push((KeySource::DerivedFromSecretKey { current: true }, d));
+                for (i, k) in self.previous_encryption_keys.iter().enumerate() {
+                    keys.push((
+                        KeySource::Previous(i + 1),
+                        ombud_store::seal::parse_key(k.expose_secret())?,
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+        Ok(keys)
+    }
+
+    /// The keyring built from [`Settings::keys`]; `None` without `encryption_key` and
+    /// `secret_key` (sensitive fields then cannot be stored, and packages cannot be made).
+    pub fn keyring(&self) -> Result<Option<Keyring>, KeyError> {
+        let keys = self.keys()?;
+        let Some(((_, current), previous)) = keys.split_first() else {
+            return Ok(None);
+        };
+        Keyring::new(&current[..], previous.iter().map(|(_, k)| &k[..])).map(Some)
+    }
+
+    /// Opens ombud's store: the configured database URL, or the default SQLite file, and gives
+    /// it the keyring ([`Settings::keyring`]) if there is one.
     pub async fn open_store(&self) -> Result<Store, StoreError> {
-        match &self.database_url {
+        let keyring = self.keyring().map_err(|_| {
+            StoreError::Invalid("encryption_key or previous_encryption_keys is not a valid key")
+        })?;
+        let store = match &self.database_url {
             Some(url) => Store::connect(url.expose_secret()).await,
             None => Store::open_sqlite(&self.default_sqlite_path()).await,
+        }?;
+        if let Some(keyring) = keyring {
+            store.set_keyring(keyring);
         }
+        Ok(store)
     }
 
     /// A commented sample configuration showing every key with its default, for
@@ -801,6 +1023,15 @@ log_filter = "info"
 # privacy centre sends. Prefer OMBUD_SECRET_KEY or secret_key_file.
 # secret_key_file = "/run/secrets/ombud-secret-key"
 
+# The key that encrypts sensitive fields (staff TOTP secrets) and export packages at rest:
+# 64 hexadecimal characters, e.g. from `openssl rand -hex 32`. Without it, a key is derived
+# from secret_key. Prefer OMBUD_ENCRYPTION_KEY or encryption_key_file. To rotate it, see the
+# README ("Encryption at rest and key rotation"): the old key goes to previous_encryption_keys
+# until `ombud keys rotate` has moved everything, and `ombud keys check` says so.
+# encryption_key_file = "/run/secrets/ombud-encryption-key"
+# previous_encryption_keys = ["<64 hex characters>"]
+# previous_encryption_keys_file = "/run/secrets/ombud-previous-keys"   # one key per line
+
 # The SMTP relay for identity codes and letters. smtp_security: "starttls" (default, port 587),
 # "tls" (port 465) or "none" (port 25; only for a relay on the same host or network).
 # smtp_host = "smtp.example.com"
@@ -824,8 +1055,8 @@ log_filter = "info"
 # repeat_window_days = 90
 # reminder_days = 2
 
-# Export packages (access and portability requests), encrypted with a key derived from
-# secret_key, are kept here until their download link expires.
+# Export packages (access and portability requests), encrypted with encryption_key (or the key
+# derived from secret_key), are kept here until their download link expires.
 # packages_dir = "./ombud-data/packages"
 # package_expiry_hours = 168
 
@@ -966,6 +1197,9 @@ fn config_error(e: &figment::Error) -> ConfigError {
     }
     let key = e.path.join(".");
     let reason = match &e.kind {
+        _ if key == "previous_encryption_keys" => {
+            "must be a list of keys, or one text with keys separated by commas".to_owned()
+        }
         _ if SECRET_KEYS.contains(&key.as_str()) => "must be a text value".to_owned(),
         // figment's own wording of this one nests backticks.
         figment::error::Kind::UnknownVariant(found, expected) => {
@@ -1213,5 +1447,202 @@ mod tests {
             err.contains("`log_filter`") && err.contains("OMBUD_LOG_FILTER"),
             "{err}"
         );
+    }
+
+    const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+    const KEY_B: &str = "B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2";
+    const SECRET: &str = "a server secret of at least thirty-two characters";
+
+    fn ids(s: &Settings) -> Vec<ombud_store::KeyId> {
+        s.keyring().unwrap().map(|k| k.ids()).unwrap_or_default()
+    }
+
+    #[test]
+    fn encryption_keys_come_from_env_files_and_toml() {
+        use ombud_store::KeyId;
+        let none = Overrides::default();
+        let s = load(
+            None,
+            &[
+                ("OMBUD_ENCRYPTION_KEY", KEY_B),
+                (
+                    "OMBUD_PREVIOUS_ENCRYPTION_KEYS",
+                    &format!("{KEY_A}, {KEY_A}"),
+                ),
+            ],
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            ids(&s),
+            vec![KeyId::of(&[0xb2; 32]), KeyId::of(&[0xa1; 32])],
+            "current first, repeats kept once"
+        );
+        assert_eq!(s.previous_encryption_keys.len(), 2);
+
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, format!("{KEY_A}\n")).unwrap();
+        let previous_file = dir.path().join("previous");
+        std::fs::write(&previous_file, format!("{KEY_B}\n{KEY_A}\n")).unwrap();
+        let toml = dir.path().join("ombud.toml");
+        std::fs::write(
+            &toml,
+            format!(
+                "encryption_key_file = \"{}\"\nprevious_encryption_keys = [\"{KEY_B}\"]\n",
+                key_file.display()
+            ),
+        )
+        .unwrap();
+        let s = load(Some(&toml), &[], &none).unwrap();
+        assert_eq!(
+            ids(&s),
+            vec![KeyId::of(&[0xa1; 32]), KeyId::of(&[0xb2; 32])]
+        );
+        // The environment's file beats the TOML list.
+        let s = load(
+            Some(&toml),
+            &[(
+                "OMBUD_PREVIOUS_ENCRYPTION_KEYS_FILE",
+                previous_file.to_str().unwrap(),
+            )],
+            &none,
+        )
+        .unwrap();
+        assert_eq!(s.previous_encryption_keys.len(), 2);
+        // Both forms in one layer: an error, as for every secret.
+        let err = load(
+            None,
+            &[
+                ("OMBUD_ENCRYPTION_KEY", KEY_A),
+                ("OMBUD_ENCRYPTION_KEY_FILE", key_file.to_str().unwrap()),
+            ],
+            &none,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::ConflictingSecret {
+                key: "encryption_key",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn malformed_encryption_keys_are_named_without_their_value() {
+        let none = Overrides::default();
+        for (env, key, var) in [
+            (
+                "OMBUD_ENCRYPTION_KEY",
+                "`encryption_key`",
+                "OMBUD_ENCRYPTION_KEY",
+            ),
+            (
+                "OMBUD_PREVIOUS_ENCRYPTION_KEYS",
+                "`previous_encryption_keys`",
+                "OMBUD_PREVIOUS_ENCRYPTION_KEYS",
+            ),
+        ] {
+            for bad in [
+                "0123456789abcdef",
+                "zz-not-hex-zz-not-hex-zz-not-hex-zz-not-hex-zz-not-hex-zz-not-he",
+            ] {
+                let err = load(None, &[(env, bad)], &none).unwrap_err().to_string();
+                assert!(err.contains(key) && err.contains(var), "{err}");
+                assert!(err.contains("openssl rand -hex 32"), "{err}");
+                assert!(!err.contains(bad), "the value is not quoted: {err}");
+            }
+        }
+        let err = load(
+            None,
+            &[(
+                "OMBUD_PREVIOUS_ENCRYPTION_KEYS",
+                &format!("{KEY_A},{}", &KEY_B[..60]),
+            )],
+            &none,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("entry 2"), "{err}");
+        // A TOML value of the wrong type.
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("ombud.toml");
+        std::fs::write(&toml, "previous_encryption_keys = 5\n").unwrap();
+        let err = load(Some(&toml), &[], &none).unwrap_err().to_string();
+        assert!(err.contains("`previous_encryption_keys`"), "{err}");
+    }
+
+    #[test]
+    fn without_encryption_key_the_key_is_derived_from_secret_key() {
+        use ombud_store::KeyId;
+        let none = Overrides::default();
+        let s = load(None, &[], &none).unwrap();
+        assert!(s.keyring().unwrap().is_none(), "no secret, no key");
+        assert!(s.keys().unwrap().is_empty());
+
+        let derived = KeyId::of(&ombud_store::seal::derive_key(SECRET.as_bytes()).unwrap()[..]);
+        let s = load(None, &[("OMBUD_SECRET_KEY", SECRET)], &none).unwrap();
+        assert_eq!(ids(&s), vec![derived]);
+        assert_eq!(
+            s.keys().unwrap()[0].0,
+            KeySource::DerivedFromSecretKey { current: true }
+        );
+        // Stable across loads: what the demo sealed yesterday opens today.
+        let again = load(None, &[("OMBUD_SECRET_KEY", SECRET)], &none).unwrap();
+        assert_eq!(ids(&again), vec![derived]);
+
+        // Setting encryption_key later keeps the derived key as a previous one.
+        let s = load(
+            None,
+            &[
+                ("OMBUD_SECRET_KEY", SECRET),
+                ("OMBUD_ENCRYPTION_KEY", KEY_A),
+            ],
+            &none,
+        )
+        .unwrap();
+        assert_eq!(ids(&s), vec![KeyId::of(&[0xa1; 32]), derived]);
+        let sources: Vec<String> = s
+            .keys()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                "current (encryption_key)",
+                "previous (derived from secret_key)"
+            ]
+        );
+    }
+
+    #[test]
+    fn encryption_keys_are_redacted_in_debug() {
+        let s = load(
+            None,
+            &[
+                ("OMBUD_ENCRYPTION_KEY", KEY_A),
+                ("OMBUD_PREVIOUS_ENCRYPTION_KEYS", KEY_B),
+            ],
+            &Overrides::default(),
+        )
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(
+            debug.contains("encryption_key: Some([redacted])"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("previous_encryption_keys: [[redacted]]"),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains("a1a1") && !debug.to_lowercase().contains("b2b2"),
+            "{debug}"
+        );
+        let keyring = format!("{:?}", s.keyring().unwrap().unwrap());
+        assert!(!keyring.contains("a1a1"), "{keyring}");
     }
 }

@@ -39,7 +39,7 @@ use ombud_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use config::{ConfigError, LogFormat, MetricsListen, Overrides, Settings};
+pub use config::{ConfigError, KeySource, LogFormat, MetricsListen, Overrides, Settings};
 pub use console::{ConsoleRoute, Need, routes as console_routes};
 pub use error::{ApiError, PROBLEM_JSON, Problem};
 pub use metrics::prometheus_handle;
@@ -74,6 +74,8 @@ pub enum ServerError {
     Templates(#[source] ombud_mail::TemplateError),
     #[error("the SMTP settings are not usable: {0}")]
     Smtp(#[source] ombud_mail::MailError),
+    #[error("the encryption keys are not usable: {0}")]
+    Keys(#[source] ombud_store::seal::KeyError),
 }
 
 /// The sockets the server accepts connections on. The caller binds them, so that tests can

@@ -11,7 +11,7 @@ use ombud_domain::policy::{CookieCategoryId, Policy};
 use ombud_policy::Loaded;
 use ombud_policy::render::{NoticeFormat, notice};
 use ombud_store::{ConsentWriter, NewPolicyVersion, PolicyVersion, Store, StoreError};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 
 use std::time::Duration;
 
@@ -267,12 +267,20 @@ impl AppState {
 
 /// The request service for these settings: letters (with the operator's overrides, which must
 /// load), and SMTP or, without it, the mail folder. Needs a Tokio runtime (the SMTP pool).
+///
+/// Gives `store` (and so every clone of it) the settings' keyring ([`Settings::keyring`]), which
+/// seals TOTP secrets; the engine encrypts packages with its current key, and downloads open
+/// them with whichever of its keys the package names.
 pub fn request_service(
     settings: &Settings,
     store: &Store,
     policy: &Policy,
     version: i64,
 ) -> Result<RequestService, crate::ServerError> {
+    let keyring = settings.keyring().map_err(crate::ServerError::Keys)?;
+    if let Some(keyring) = &keyring {
+        store.set_keyring(keyring.clone());
+    }
     let letters = ombud_mail::Letters::load(settings.templates_dir.as_deref())
         .map_err(crate::ServerError::Templates)?;
     let mail_from = settings
@@ -302,11 +310,11 @@ pub fn request_service(
                 .packages_dir
                 .clone()
                 .unwrap_or_else(|| settings.data_dir.join("packages")),
-            // The package key is derived from the server's secret (per package, with HKDF and
-            // a random salt).
-            package_key: settings.secret_key.as_ref().map(|k| {
-                secrecy::SecretBox::new(k.expose_secret().as_bytes().to_vec().into_boxed_slice())
-            }),
+            // The keyring's current key; each package derives its own key from it (HKDF with
+            // a random salt) and names it in its header.
+            package_key: keyring
+                .as_ref()
+                .map(|k| secrecy::SecretBox::new(k.current_key().to_vec().into_boxed_slice())),
             package_ttl: std::time::Duration::from_secs(
                 u64::from(settings.package_expiry_hours) * 3600,
             ),

@@ -32,6 +32,15 @@ pub enum StoreError {
     /// The store (or its consent writer) is shutting down.
     #[error("the store is shutting down")]
     Closed,
+    /// A sensitive field would have to be stored in clear: no encryption key was given to the
+    /// store (see [`crate::Store::set_keyring`]).
+    #[error(
+        "no encryption key is configured, and sensitive fields are never stored in clear: set encryption_key (or secret_key)"
+    )]
+    NoKey,
+    /// A sealed field could not be opened: its key is not configured, or it was changed.
+    #[error("a sealed field cannot be opened: {0}")]
+    Sealed(#[from] crate::seal::SealError),
     /// The schema couldn't be brought up to date.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),

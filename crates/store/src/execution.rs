@@ -1153,6 +1153,23 @@ macro_rules! execution_queries {
             packages(rows)
         }
 
+        /// Packages whose files are not recorded as deleted, by id, after `after`.
+        pub(crate) async fn stored_packages(
+            conn: &mut $conn,
+            after: i64,
+            limit: u32,
+        ) -> Result<Vec<Package>, StoreError> {
+            let mut qb = QueryBuilder::<$db>::new(format!(
+                "SELECT {PACKAGE_COLUMNS} FROM export_package WHERE deleted_at_us IS NULL \
+                 AND id > "
+            ));
+            qb.push_bind(after)
+                .push(" ORDER BY id LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows: Vec<PackageRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            packages(rows)
+        }
+
         /// Records the deletion (keeping the first time if recorded before).
         pub(crate) async fn package_deleted(
             conn: &mut $conn,

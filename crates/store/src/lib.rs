@@ -29,10 +29,12 @@ mod model;
 pub mod outbox;
 mod postgres;
 pub mod requests;
+pub mod seal;
 mod sqlite;
 pub mod staff;
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use ombud_domain::consent::{Answer, State, SubjectKey};
 use ombud_domain::policy::{Policy, PurposeId};
@@ -50,15 +52,21 @@ pub use requests::{
     Change, CodeState, Fields, NewRequest, RequestEvent, RequestFilter, RequestOrder, RequestRecord,
 };
 
-pub use staff::{ApiToken, NewApiToken, NewStaffUser, Session, StaffChange, StaffUser};
+pub use seal::{KeyId, Keyring, SealError};
+pub use staff::{
+    ApiToken, NewApiToken, NewStaffUser, Resealed, SealedCounts, Session, StaffChange, StaffUser,
+};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;
 
-/// A handle to ombud's database. Cloning is cheap (the clones share the connection pools).
+/// A handle to ombud's database. Cloning is cheap (the clones share the connection pools and
+/// the keyring).
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    /// Seals sensitive fields; `None` until [`Store::set_keyring`]. Shared by the clones.
+    keyring: Arc<RwLock<Option<Keyring>>>,
 }
 
 /// An enum rather than a trait object: two backends, known at compile time, no boxing of async
@@ -104,9 +112,7 @@ impl Store {
             return Store::open_sqlite(Path::new(path)).await;
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let store = Store {
-                backend: Backend::Postgres(PgStore::connect(url).await?),
-            };
+            let store = Store::new(Backend::Postgres(PgStore::connect(url).await?));
             tracing::info!(backend = "postgres", "store opened");
             return Ok(store);
         }
@@ -118,11 +124,46 @@ impl Store {
     /// Opens (creating if missing, folder included) the SQLite database file at `path` and
     /// brings its schema up to date.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        let store = Store {
-            backend: Backend::Sqlite(SqliteStore::open(path).await?),
-        };
+        let store = Store::new(Backend::Sqlite(SqliteStore::open(path).await?));
         tracing::info!(backend = "sqlite", "store opened");
         Ok(store)
+    }
+
+    fn new(backend: Backend) -> Store {
+        Store {
+            backend,
+            keyring: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// Gives the store the keys that seal sensitive fields (TOTP secrets) at rest. This store
+    /// and every clone of it use them from now on; calling it again replaces them. Without a
+    /// keyring, [`Store::set_totp`] refuses ([`StoreError::NoKey`]) rather than store clear
+    /// text, and reading a user with a TOTP secret fails the same way.
+    pub fn set_keyring(&self, keyring: Keyring) {
+        tracing::debug!(key = %keyring.current_id(), "store keyring set");
+        *self.keyring.write().unwrap_or_else(|e| e.into_inner()) = Some(keyring);
+    }
+
+    /// The keyring given by [`Store::set_keyring`], if any.
+    pub fn keyring(&self) -> Option<Keyring> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn require_keyring(&self) -> Result<Keyring, StoreError> {
+        self.keyring().ok_or(StoreError::NoKey)
+    }
+
+    /// The user with their TOTP secret opened.
+    fn opened(&self, mut user: StaffUser) -> Result<StaffUser, StoreError> {
+        if let Some(sealed) = user.totp_secret.take() {
+            let keyring = self.require_keyring()?;
+            user.totp_secret = Some(keyring.open_with(&staff::totp_context(user.id), &sealed)?);
+        }
+        Ok(user)
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -702,6 +743,21 @@ impl Store {
         dispatch!(self.expired_packages(now.as_microsecond(), limit))
     }
 
+    /// Up to `limit` (at most [`execution::MAX_EXPIRED`]) packages whose files are not
+    /// recorded as deleted, with ids above `after_id`, by id: page through them all (for
+    /// `ombud keys rotate` and `ombud keys check`) by passing the last id seen.
+    pub async fn stored_packages(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Package>, StoreError> {
+        let limit = limit.min(execution::MAX_EXPIRED);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        dispatch!(self.stored_packages(after_id, limit))
+    }
+
     /// Records that the package's file was deleted (the first time is kept).
     /// [`StoreError::NotFound`] for an unknown id.
     pub async fn package_deleted(&self, id: i64) -> Result<(), StoreError> {
@@ -781,12 +837,17 @@ impl Store {
 
     /// Every staff user, by id.
     pub async fn staff_users(&self) -> Result<Vec<StaffUser>, StoreError> {
-        dispatch!(self.staff_users())
+        dispatch!(self.staff_users())?
+            .into_iter()
+            .map(|u| self.opened(u))
+            .collect()
     }
 
     /// The staff user with this id.
     pub async fn staff_user(&self, id: i64) -> Result<Option<StaffUser>, StoreError> {
-        dispatch!(self.staff_user(id))
+        dispatch!(self.staff_user(id))?
+            .map(|u| self.opened(u))
+            .transpose()
     }
 
     /// The staff user with this address, in any case.
@@ -794,7 +855,9 @@ impl Store {
         let Some(email) = ombud_domain::staff::canonical_email(email) else {
             return Ok(None);
         };
-        dispatch!(self.staff_user_by_email(&email))
+        dispatch!(self.staff_user_by_email(&email))?
+            .map(|u| self.opened(u))
+            .transpose()
     }
 
     /// Uses the setup token whose hash is `hash`, once: the user's id if the token was unused,
@@ -830,11 +893,60 @@ impl Store {
         dispatch!(self.set_password_hash(user_id, phc))
     }
 
-    /// Stores the user's TOTP secret (16 to 64 bytes; **not yet encrypted at rest**) and
-    /// forgets the last used step. [`StoreError::NotFound`] for an unknown user.
+    /// Stores the user's TOTP secret (16 to 64 bytes), sealed under the keyring's current key
+    /// and bound to the user's id, and forgets the last used step. Reading the user gives the
+    /// secret back in clear. [`StoreError::NoKey`] without a keyring (nothing is written);
+    /// [`StoreError::NotFound`] for an unknown user.
     pub async fn set_totp(&self, user_id: i64, secret: &[u8]) -> Result<(), StoreError> {
         staff::check_totp_secret(secret)?;
-        dispatch!(self.set_totp(user_id, secret))
+        let sealed = self
+            .require_keyring()?
+            .seal_with(&staff::totp_context(user_id), secret)?;
+        dispatch!(self.set_totp(user_id, &sealed))
+    }
+
+    /// Seals again, under the keyring's current key, every TOTP secret sealed under a previous
+    /// one (for `ombud keys rotate`). Idempotent: secrets under the current key are left alone.
+    /// Each secret is replaced by compare-and-set, so a secret set meanwhile is never
+    /// overwritten. [`StoreError::Sealed`] names a secret's key that is not configured.
+    pub async fn reseal_totp_secrets(&self) -> Result<Resealed, StoreError> {
+        let keyring = self.require_keyring()?;
+        let mut done = Resealed::default();
+        for (id, sealed) in dispatch!(self.sealed_totp_secrets())? {
+            if keyring.is_current(&sealed) {
+                done.already_current += 1;
+                continue;
+            }
+            let context = staff::totp_context(id);
+            let plain = zeroize::Zeroizing::new(keyring.open_with(&context, &sealed)?);
+            let resealed = keyring.seal_with(&context, &plain)?;
+            if dispatch!(self.replace_sealed_totp(id, &sealed, &resealed))? {
+                done.resealed += 1;
+            } else {
+                // Set again (under the current key) since it was read.
+                done.already_current += 1;
+            }
+        }
+        if done.resealed > 0 {
+            tracing::info!(
+                resealed = done.resealed,
+                "TOTP secrets sealed under the current key"
+            );
+        }
+        Ok(done)
+    }
+
+    /// How many TOTP secrets each key holds, read from their headers (for `ombud keys check`;
+    /// needs no key).
+    pub async fn sealed_totp_counts(&self) -> Result<SealedCounts, StoreError> {
+        let mut counts = SealedCounts::default();
+        for (_, sealed) in dispatch!(self.sealed_totp_secrets())? {
+            match seal::sealed_key_id(&sealed) {
+                Ok(id) => *counts.by_key.entry(id).or_default() += 1,
+                Err(_) => counts.unsealed += 1,
+            }
+        }
+        Ok(counts)
     }
 
     /// Records `step` as the user's last used TOTP step, only if it is newer than the one

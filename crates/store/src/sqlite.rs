@@ -679,6 +679,15 @@ impl SqliteStore {
         execution_sql::expired_packages(&mut conn, now_us, limit).await
     }
 
+    pub(crate) async fn stored_packages(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Package>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        execution_sql::stored_packages(&mut conn, after, limit).await
+    }
+
     pub(crate) async fn package_deleted(&self, id: i64) -> Result<(), StoreError> {
         let mut conn = self.writer.acquire().await?;
         execution_sql::package_deleted(&mut conn, id, common::now_us()).await

@@ -4,8 +4,9 @@
 //! The store keeps hashes of every bearer secret (SHA-256 of setup tokens, recovery codes,
 //! session ids and API tokens; see [`ombud_domain::staff::secret_hash`]) and the argon2id hash
 //! of each password, never the secrets themselves. The one exception is the **TOTP secret**,
-//! which the server needs in the clear to compute codes: it is stored as plain bytes for now,
-//! until encryption at rest arrives (issue 6, hardening).
+//! which the server needs in the clear to compute codes: it is sealed at rest with the store's
+//! keyring ([`crate::seal`], bound to the user's id) and opened when a user is read, so callers
+//! see plain bytes in [`StaffUser::totp_secret`] and never handle the sealed form.
 //!
 //! A TOTP step is recorded by compare-and-set ([`crate::Store::record_totp_step`]): it succeeds
 //! only for a step newer than the last one accepted, so one code can't log in twice, even when
@@ -83,7 +84,7 @@ pub struct StaffUser {
     pub role: Role,
     /// The argon2id PHC string; `None` until set up.
     pub password_hash: Option<String>,
-    /// The TOTP secret, **not yet encrypted at rest**; `None` until enrolled.
+    /// The TOTP secret, in clear (sealed at rest, opened when read); `None` until enrolled.
     pub totp_secret: Option<Vec<u8>>,
     /// The last TOTP time step accepted.
     pub totp_last_step: Option<u64>,
@@ -229,6 +230,28 @@ pub(crate) fn check_new_token(t: &NewApiToken<'_>) -> Result<(), StoreError> {
         ));
     }
     crate::requests::check_actor(t.actor)
+}
+
+/// What a sealed TOTP secret is bound to: its user's row.
+pub(crate) fn totp_context(user_id: i64) -> Vec<u8> {
+    format!("staff_user.totp_secret:{user_id}").into_bytes()
+}
+
+/// What [`crate::Store::reseal_totp_secrets`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Secrets that were under a previous key and are now under the current one.
+    pub resealed: u64,
+    /// Secrets that were under the current key already.
+    pub already_current: u64,
+}
+
+/// How many sealed TOTP secrets each key holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealedCounts {
+    pub by_key: std::collections::BTreeMap<crate::seal::KeyId, u64>,
+    /// Values without a sealed header (clear text written outside ombud, or damaged).
+    pub unsealed: u64,
 }
 
 /// A TOTP step as stored: it must fit the column.
@@ -591,6 +614,32 @@ macro_rules! staff_queries {
             update_user(conn, qb, id).await
         }
 
+        /// Every stored (sealed) TOTP secret, by user id.
+        pub(crate) async fn sealed_totp_secrets(
+            conn: &mut $conn,
+        ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+            let mut qb = QueryBuilder::<$db>::new(
+                "SELECT id, totp_secret FROM staff_user WHERE totp_secret IS NOT NULL ORDER BY id",
+            );
+            Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
+        }
+
+        /// Compare-and-set: replaces the sealed secret only if it is still `old`.
+        pub(crate) async fn replace_sealed_totp(
+            conn: &mut $conn,
+            id: i64,
+            old: &[u8],
+            new: &[u8],
+        ) -> Result<bool, StoreError> {
+            let mut qb = QueryBuilder::<$db>::new("UPDATE staff_user SET totp_secret = ");
+            qb.push_bind(new.to_vec())
+                .push(" WHERE id = ")
+                .push_bind(id)
+                .push(" AND totp_secret = ")
+                .push_bind(old.to_vec());
+            Ok(qb.build().execute(&mut *conn).await?.rows_affected() == 1)
+        }
+
         /// Compare-and-set: records `step` only if it is newer than the last one.
         pub(crate) async fn record_totp_step(
             conn: &mut $conn,
@@ -924,6 +973,21 @@ macro_rules! staff_methods {
         pub(crate) async fn set_totp(&self, id: i64, secret: &[u8]) -> Result<(), StoreError> {
             let mut conn = self.$write.acquire().await?;
             staff_sql::set_totp(&mut conn, id, secret).await
+        }
+
+        pub(crate) async fn sealed_totp_secrets(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+            let mut conn = self.$read.acquire().await?;
+            staff_sql::sealed_totp_secrets(&mut conn).await
+        }
+
+        pub(crate) async fn replace_sealed_totp(
+            &self,
+            id: i64,
+            old: &[u8],
+            new: &[u8],
+        ) -> Result<bool, StoreError> {
+            let mut conn = self.$write.acquire().await?;
+            staff_sql::replace_sealed_totp(&mut conn, id, old, new).await
         }
 
         pub(crate) async fn record_totp_step(

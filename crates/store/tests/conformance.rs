@@ -3128,6 +3128,11 @@ async fn export_packages_are_found_by_token_and_expire(db: TestDb) {
         .map(|p| p.id)
         .collect();
     assert_eq!(left, [b]);
+    // What `ombud keys rotate` pages through: the files not deleted, by id.
+    let ids = |ps: Vec<ombud_store::Package>| ps.iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.stored_packages(0, 10).await.unwrap()), [b]);
+    assert!(store.stored_packages(b, 10).await.unwrap().is_empty());
+    assert!(store.stored_packages(0, 0).await.unwrap().is_empty());
     assert!(matches!(
         store.package_deleted(b + 1000).await,
         Err(StoreError::NotFound)

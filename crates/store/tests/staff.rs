@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::staff::{Role, Scopes, secret_hash};
+use ombud_store::seal::{self, KeyId};
 use ombud_store::{AuditRecord, NewApiToken, NewStaffUser, Store, StoreError};
-use support::{TestDb, conformance};
+use ombud_store::{Keyring, Resealed, SealError};
+use support::{TEST_KEY, TestDb, conformance};
 
 conformance!(
     users_are_created_with_a_setup_token_and_an_audit_entry,
@@ -24,6 +26,10 @@ conformance!(
     recovery_codes_are_used_once,
     sessions_end_by_logout_expiry_and_idleness,
     api_tokens_are_found_by_hash_revoked_once_and_audited,
+    totp_secrets_are_sealed_at_rest,
+    without_a_key_no_totp_secret_is_stored_or_read,
+    a_sealed_secret_does_not_open_in_another_row_and_clear_text_is_refused,
+    rotation_seals_every_secret_under_the_current_key,
 );
 
 fn later(d: SignedDuration) -> Timestamp {
@@ -507,4 +513,194 @@ async fn api_tokens_are_found_by_hash_revoked_once_and_audited(db: TestDb) {
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn totp_secrets_are_sealed_at_rest(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let secret = b"12345678901234567890";
+    store.set_totp(ann.id, secret).await.expect("totp");
+
+    let raw = db.raw_totp_secret(ann.id).await.expect("a stored value");
+    assert_eq!(raw.len(), secret.len() + seal::OVERHEAD);
+    assert!(
+        !raw.windows(secret.len()).any(|w| w == secret),
+        "the column does not hold the secret"
+    );
+    assert_eq!(seal::sealed_key_id(&raw), Ok(KeyId::of(&TEST_KEY)));
+
+    // Every way of reading the user opens it.
+    let by_id = store.staff_user(ann.id).await.unwrap().unwrap();
+    assert_eq!(by_id.totp_secret.as_deref(), Some(&secret[..]));
+    let by_email = store
+        .staff_user_by_email("Ann@Impero.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_email.totp_secret.as_deref(), Some(&secret[..]));
+    let listed = store.staff_users().await.unwrap();
+    assert_eq!(listed, vec![by_id.clone()]);
+    // So does another node with the same key.
+    let other = db.reconnect().await;
+    assert_eq!(other.staff_user(ann.id).await.unwrap(), Some(by_id));
+    other.close().await;
+
+    // Setting it again seals afresh (a new nonce).
+    store.set_totp(ann.id, secret).await.unwrap();
+    assert_ne!(db.raw_totp_secret(ann.id).await.unwrap(), raw);
+}
+
+async fn without_a_key_no_totp_secret_is_stored_or_read(db: TestDb) {
+    let ann = add(&db.store, "ann@impero.com", Role::Admin, "t").await;
+    let bo = add(&db.store, "bo@impero.com", Role::Admin, "u").await;
+    db.store.set_totp(ann.id, &[7; 20]).await.unwrap();
+
+    let keyless = Store::connect(&db.url).await.expect("a store without keys");
+    assert!(keyless.keyring().is_none());
+    let err = keyless
+        .set_totp(bo.id, &[8; 20])
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::NoKey), "{err:?}");
+    assert!(err.to_string().contains("encryption_key"), "{err}");
+    assert_eq!(db.raw_totp_secret(bo.id).await, None, "nothing written");
+    assert!(matches!(
+        keyless.staff_user(ann.id).await,
+        Err(StoreError::NoKey)
+    ));
+    // A user without a secret reads fine.
+    assert!(keyless.staff_user(bo.id).await.unwrap().is_some());
+    // Only the key's holder counts what is sealed: counting needs no key.
+    let counts = keyless.sealed_totp_counts().await.unwrap();
+    assert_eq!(counts.by_key.get(&KeyId::of(&TEST_KEY)), Some(&1));
+    assert!(matches!(
+        keyless.reseal_totp_secrets().await,
+        Err(StoreError::NoKey)
+    ));
+
+    // A store with another key names the key it lacks.
+    keyless.set_keyring(Keyring::new(&[0x11; 32], []).unwrap());
+    match keyless.staff_user(ann.id).await {
+        Err(StoreError::Sealed(SealError::UnknownKey(id))) => {
+            assert_eq!(id, KeyId::of(&TEST_KEY));
+        }
+        other => panic!("expected an unknown key, got {other:?}"),
+    }
+    keyless.close().await;
+}
+
+async fn a_sealed_secret_does_not_open_in_another_row_and_clear_text_is_refused(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let bo = add(store, "bo@impero.com", Role::Viewer, "u").await;
+    store.set_totp(ann.id, &[7; 20]).await.unwrap();
+    // Someone with write access to the database copies Ann's sealed secret to Bo.
+    db.raw(
+        "UPDATE staff_user SET totp_secret = \
+         (SELECT totp_secret FROM staff_user WHERE email = 'ann@impero.com') \
+         WHERE email = 'bo@impero.com'",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.staff_user(bo.id).await,
+        Err(StoreError::Sealed(SealError::Authentication))
+    ));
+    // A clear secret of the old length is refused by the database itself.
+    let short = match db.expected_backend() {
+        "sqlite" => {
+            "UPDATE staff_user SET totp_secret = X'3132333435363738393031323334353637383930' \
+             WHERE email = 'bo@impero.com'"
+        }
+        _ => {
+            "UPDATE staff_user SET totp_secret = decode('3132333435363738393031323334353637383930', 'hex') \
+             WHERE email = 'bo@impero.com'"
+        }
+    };
+    assert!(
+        db.raw(short).await.is_err(),
+        "the column's check refuses it"
+    );
+    // A longer clear value written behind the store's back is refused when read, not used.
+    let clear = match db.expected_backend() {
+        "sqlite" => {
+            "UPDATE staff_user SET totp_secret = CAST(substr(hex(zeroblob(33)), 1, 65) AS BLOB) \
+             WHERE email = 'bo@impero.com'"
+        }
+        _ => {
+            "UPDATE staff_user SET totp_secret = convert_to(repeat('0', 65), 'UTF8') \
+             WHERE email = 'bo@impero.com'"
+        }
+    };
+    db.raw(clear).await.unwrap();
+    assert!(matches!(
+        store.staff_user(bo.id).await,
+        Err(StoreError::Sealed(SealError::UnsupportedVersion(b'0')))
+    ));
+    assert_eq!(store.sealed_totp_counts().await.unwrap().unsealed, 1);
+    // Ann is untouched.
+    assert_eq!(
+        store.staff_user(ann.id).await.unwrap().unwrap().totp_secret,
+        Some(vec![7; 20])
+    );
+}
+
+async fn rotation_seals_every_secret_under_the_current_key(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Admin, "t").await;
+    let bo = add(store, "bo@impero.com", Role::Viewer, "u").await;
+    let cy = add(store, "cy@impero.com", Role::Viewer, "v").await;
+    store.set_totp(ann.id, &[7; 20]).await.unwrap();
+    store.set_totp(bo.id, &[8; 32]).await.unwrap();
+    assert!(store.record_totp_step(ann.id, 1234).await.unwrap());
+
+    let new_key = [0x77u8; 32];
+    store.set_keyring(Keyring::new(&new_key, [&TEST_KEY[..]]).unwrap());
+    let before = store.sealed_totp_counts().await.unwrap();
+    assert_eq!(before.by_key.get(&KeyId::of(&TEST_KEY)), Some(&2));
+    // Until the rotation, the previous key still opens them; new secrets use the new key.
+    assert_eq!(
+        store.staff_user(ann.id).await.unwrap().unwrap().totp_secret,
+        Some(vec![7; 20])
+    );
+    store.set_totp(cy.id, &[9; 16]).await.unwrap();
+
+    let done = store.reseal_totp_secrets().await.unwrap();
+    assert_eq!(
+        done,
+        Resealed {
+            resealed: 2,
+            already_current: 1
+        }
+    );
+    let after = store.sealed_totp_counts().await.unwrap();
+    assert_eq!(after.by_key.len(), 1);
+    assert_eq!(after.by_key.get(&KeyId::of(&new_key)), Some(&3));
+    assert_eq!(after.unsealed, 0);
+    // Idempotent.
+    assert_eq!(
+        store.reseal_totp_secrets().await.unwrap(),
+        Resealed {
+            resealed: 0,
+            already_current: 3
+        }
+    );
+
+    // The old key can go: the new one alone opens everything, and the used step is kept.
+    store.set_keyring(Keyring::new(&new_key, []).unwrap());
+    let ann = store.staff_user(ann.id).await.unwrap().unwrap();
+    assert_eq!(ann.totp_secret, Some(vec![7; 20]));
+    assert_eq!(ann.totp_last_step, Some(1234));
+    assert_eq!(
+        store.staff_user(bo.id).await.unwrap().unwrap().totp_secret,
+        Some(vec![8; 32])
+    );
+    assert_eq!(
+        store.staff_user(cy.id).await.unwrap().unwrap().totp_secret,
+        Some(vec![9; 16])
+    );
+    // No secret in the audit log.
+    for e in all_audit(store).await {
+        assert!(!e.details.contains("totp_secret"), "{e:?}");
+    }
 }

@@ -19,7 +19,8 @@
 //! (0 to 64 KiB bytes: an empty plaintext is one empty last chunk). Each chunk is stored as its
 //! ciphertext followed by its 16-byte Poly1305 tag. Chunk `i` is sealed with the 24-byte nonce
 //! `prefix ‖ i as u32 big-endian ‖ last` where `last` is 1 on the final chunk and 0 before
-//! (aead-stream's `StreamBE32`), and with the 60 header bytes as associated data.
+//! (aead-stream's `StreamBE32`), and with the 68 header bytes (key id included) as associated
+//! data.
 //!
 //! What that buys: a changed byte anywhere (header included), a wrong key, chunks swapped,
 //! dropped or repeated, a cut-off end or bytes appended all make a chunk fail authentication.
@@ -37,13 +38,14 @@ use aead_stream::{DecryptorBE32, EncryptorBE32, StreamBE32};
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::KeyInit;
 use hkdf::Hkdf;
+use ombud_store::seal::{KEY_ID_LEN, KeyId};
 use sha2::Sha256;
 use zeroize::Zeroize;
 
 /// The first bytes of every encrypted package.
 pub const MAGIC: &[u8; 8] = b"OMBUDPKG";
 /// The format version this code writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Plaintext bytes per chunk.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 /// The shortest master key accepted.
@@ -55,10 +57,48 @@ pub const SALT_LEN: usize = 32;
 /// Bytes of the random nonce prefix in the header (24-byte XChaCha nonce less the 5 bytes of
 /// STREAM's counter and last-chunk flag).
 pub const NONCE_PREFIX_LEN: usize = 19;
+/// Where the key id starts in the header.
+pub const KEY_ID_OFFSET: usize = MAGIC.len() + 1;
+/// Where the salt starts in the header.
+pub const SALT_OFFSET: usize = KEY_ID_OFFSET + KEY_ID_LEN;
+/// Where the nonce prefix starts in the header.
+pub const NONCE_PREFIX_OFFSET: usize = SALT_OFFSET + SALT_LEN;
 /// Bytes of the whole header.
-pub const HEADER_LEN: usize = MAGIC.len() + 1 + SALT_LEN + NONCE_PREFIX_LEN;
+pub const HEADER_LEN: usize = NONCE_PREFIX_OFFSET + NONCE_PREFIX_LEN;
 
-const INFO: &[u8] = b"ombud package v1";
+const INFO: &[u8] = b"ombud package v2";
+
+/// Where a reader finds the master key a package names: one key (`[u8]`, `[u8; N]`,
+/// `Vec<u8>`), which fits only the packages it encrypted, or a keyring with the current and
+/// previous keys.
+pub trait PackageKeys {
+    /// The master key whose id is `id`, if this holds it.
+    fn key_for(&self, id: &KeyId) -> Option<&[u8]>;
+}
+
+impl PackageKeys for [u8] {
+    fn key_for(&self, id: &KeyId) -> Option<&[u8]> {
+        (KeyId::of(self) == *id).then_some(self)
+    }
+}
+
+impl<const N: usize> PackageKeys for [u8; N] {
+    fn key_for(&self, id: &KeyId) -> Option<&[u8]> {
+        self[..].key_for(id)
+    }
+}
+
+impl PackageKeys for Vec<u8> {
+    fn key_for(&self, id: &KeyId) -> Option<&[u8]> {
+        self[..].key_for(id)
+    }
+}
+
+impl PackageKeys for ombud_store::Keyring {
+    fn key_for(&self, id: &KeyId) -> Option<&[u8]> {
+        self.key(id)
+    }
+}
 const SEALED_CHUNK: usize = CHUNK_SIZE + TAG_LEN;
 
 type Cipher = XChaCha20Poly1305;
@@ -77,6 +117,10 @@ pub enum CryptError {
     UnsupportedVersion(u8),
     #[error("the encrypted package ends inside its header")]
     TruncatedHeader,
+    #[error(
+        "the package was encrypted with key {0}, which is not configured (neither encryption_key nor previous_encryption_keys)"
+    )]
+    UnknownKey(KeyId),
     #[error(
         "chunk {chunk} of the encrypted package failed authentication: the key is wrong, or the file was changed, cut short, extended or reordered"
     )]
@@ -126,14 +170,15 @@ pub fn encrypt(
     Ok(written)
 }
 
-/// Decrypts `input` to `output`, checking every chunk. Returns the number of plaintext bytes
-/// written to `output`. See the module documentation on what was written when this fails.
-pub fn decrypt(
-    master_key: &[u8],
+/// Decrypts `input` to `output`, checking every chunk, with the key in `keys` that the header
+/// names. Returns the number of plaintext bytes written to `output`. See the module
+/// documentation on what was written when this fails.
+pub fn decrypt<K: PackageKeys + ?Sized>(
+    keys: &K,
     input: impl Read,
     mut output: impl Write,
 ) -> Result<u64, CryptError> {
-    let mut r = DecryptReader::new(master_key, input)?;
+    let mut r = DecryptReader::new(keys, input)?;
     let mut written = 0u64;
     loop {
         let chunk = r.next_chunk()?;
@@ -145,6 +190,98 @@ pub fn decrypt(
     }
     output.flush()?;
     Ok(written)
+}
+
+/// Re-encrypts `input` (opened with the key in `keys` that it names) under `master_key` to
+/// `output`, chunk by chunk: no plaintext is written anywhere. Returns the bytes written. As
+/// with [`decrypt`], the output is unusable unless this returned `Ok`.
+pub fn reencrypt<K: PackageKeys + ?Sized>(
+    keys: &K,
+    master_key: &[u8],
+    input: impl Read,
+    output: impl Write,
+) -> Result<u64, CryptError> {
+    let mut r = DecryptReader::new(keys, input)?;
+    let mut w = EncryptWriter::new(master_key, output)?;
+    loop {
+        let chunk = r.next_chunk()?;
+        if chunk.is_empty() {
+            break;
+        }
+        w.write_all(chunk)?;
+    }
+    let (_, written) = w.finish()?;
+    Ok(written)
+}
+
+/// What [`reencrypt_file`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rekeyed {
+    /// The package was under the keyring's current key already; the file was not touched.
+    AlreadyCurrent,
+    /// The package was re-encrypted under the current key; the file now has this many bytes.
+    Reencrypted { bytes: u64 },
+}
+
+/// Re-encrypts the package file at `path` under the keyring's current key, if it is under a
+/// previous one (for `ombud keys rotate`). The new file is written next to the old one and
+/// renamed over it once complete and synced, so a crash leaves one whole package, old or new,
+/// and a download already reading the old file finishes it. Idempotent.
+pub fn reencrypt_file(
+    keys: &ombud_store::Keyring,
+    path: &std::path::Path,
+) -> Result<Rekeyed, CryptError> {
+    let mut input = io::BufReader::new(std::fs::File::open(path)?);
+    if key_id(&mut input)? == keys.current_id() {
+        return Ok(Rekeyed::AlreadyCurrent);
+    }
+    io::Seek::rewind(&mut input)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut out = io::BufWriter::new(tmp);
+    let bytes = reencrypt(keys, keys.current_key(), input, &mut out)?;
+    let tmp = out.into_inner().map_err(|e| e.into_error())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| CryptError::Io(e.error))?;
+    Ok(Rekeyed::Reencrypted { bytes })
+}
+
+/// The id of the master key an encrypted package names in its header, without decrypting it.
+pub fn key_id(mut input: impl Read) -> Result<KeyId, CryptError> {
+    let mut header = [0u8; HEADER_LEN];
+    let got = read_full(&mut input, &mut header)?;
+    check_header(&header, got)?;
+    Ok(header_key_id(&header))
+}
+
+/// Checks magic, version and length of a header of which `got` bytes were read.
+fn check_header(header: &[u8; HEADER_LEN], got: usize) -> Result<(), CryptError> {
+    if header[..got.min(MAGIC.len())] != MAGIC[..got.min(MAGIC.len())] {
+        return Err(CryptError::NotAPackage);
+    }
+    if got <= MAGIC.len() {
+        return Err(if got == 0 {
+            CryptError::NotAPackage
+        } else {
+            CryptError::TruncatedHeader
+        });
+    }
+    if header[MAGIC.len()] != VERSION {
+        return Err(CryptError::UnsupportedVersion(header[MAGIC.len()]));
+    }
+    if got < HEADER_LEN {
+        return Err(CryptError::TruncatedHeader);
+    }
+    Ok(())
+}
+
+fn header_key_id(header: &[u8; HEADER_LEN]) -> KeyId {
+    let mut id = [0u8; KEY_ID_LEN];
+    id.copy_from_slice(&header[KEY_ID_OFFSET..SALT_OFFSET]);
+    KeyId::from_bytes(id)
 }
 
 fn check_key(master_key: &[u8]) -> Result<(), CryptError> {
@@ -201,10 +338,11 @@ impl<W: Write> EncryptWriter<W> {
         getrandom::fill(&mut random).map_err(|e| CryptError::Random(e.to_string()))?;
         let (salt, prefix) = random.split_at(SALT_LEN);
         let mut header = [0u8; HEADER_LEN];
-        header[..8].copy_from_slice(MAGIC);
-        header[8] = VERSION;
-        header[9..9 + SALT_LEN].copy_from_slice(salt);
-        header[9 + SALT_LEN..].copy_from_slice(prefix);
+        header[..MAGIC.len()].copy_from_slice(MAGIC);
+        header[MAGIC.len()] = VERSION;
+        header[KEY_ID_OFFSET..SALT_OFFSET].copy_from_slice(KeyId::of(master_key).as_bytes());
+        header[SALT_OFFSET..NONCE_PREFIX_OFFSET].copy_from_slice(salt);
+        header[NONCE_PREFIX_OFFSET..].copy_from_slice(prefix);
         let stream = EncryptorBE32::from_aead(cipher(master_key, salt)?, &nonce_prefix(prefix)?);
         inner.write_all(&header)?;
         Ok(EncryptWriter {
@@ -292,29 +430,16 @@ impl<R: Read> std::fmt::Debug for DecryptReader<R> {
 }
 
 impl<R: Read> DecryptReader<R> {
-    /// Reads and checks the header.
-    pub fn new(master_key: &[u8], mut inner: R) -> Result<Self, CryptError> {
-        check_key(master_key)?;
+    /// Reads and checks the header, and takes the master key it names from `keys`.
+    pub fn new<K: PackageKeys + ?Sized>(keys: &K, mut inner: R) -> Result<Self, CryptError> {
         let mut header = [0u8; HEADER_LEN];
         let got = read_full(&mut inner, &mut header)?;
-        if header[..got.min(MAGIC.len())] != MAGIC[..got.min(MAGIC.len())] {
-            return Err(CryptError::NotAPackage);
-        }
-        if got <= MAGIC.len() {
-            return Err(if got == 0 {
-                CryptError::NotAPackage
-            } else {
-                CryptError::TruncatedHeader
-            });
-        }
-        if header[8] != VERSION {
-            return Err(CryptError::UnsupportedVersion(header[8]));
-        }
-        if got < HEADER_LEN {
-            return Err(CryptError::TruncatedHeader);
-        }
-        let salt = &header[9..9 + SALT_LEN];
-        let prefix = &header[9 + SALT_LEN..];
+        check_header(&header, got)?;
+        let id = header_key_id(&header);
+        let master_key = keys.key_for(&id).ok_or(CryptError::UnknownKey(id))?;
+        check_key(master_key)?;
+        let salt = &header[SALT_OFFSET..NONCE_PREFIX_OFFSET];
+        let prefix = &header[NONCE_PREFIX_OFFSET..];
         let stream = DecryptorBE32::from_aead(cipher(master_key, salt)?, &nonce_prefix(prefix)?);
         Ok(DecryptReader {
             inner,
@@ -446,7 +571,9 @@ mod tests {
         encrypt(&key, &b"hello"[..], &mut out).unwrap();
         assert_eq!(&out[..8], MAGIC);
         assert_eq!(out[8], VERSION);
-        assert_eq!(HEADER_LEN, 60);
+        assert_eq!(&out[9..17], KeyId::of(&key).as_bytes());
+        assert_eq!(HEADER_LEN, 68);
+        assert_eq!(key_id(&out[..]).unwrap(), KeyId::of(&key));
         assert_eq!(out.len(), HEADER_LEN + 5 + TAG_LEN);
     }
 

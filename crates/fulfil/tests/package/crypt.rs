@@ -1,8 +1,10 @@
 use std::io::{Read, Write};
 
 use ombud_fulfil::package::crypt::{
-    self, CHUNK_SIZE, CryptError, DecryptReader, EncryptWriter, HEADER_LEN, TAG_LEN,
+    self, CHUNK_SIZE, CryptError, DecryptReader, EncryptWriter, HEADER_LEN, KEY_ID_OFFSET,
+    NONCE_PREFIX_OFFSET, SALT_OFFSET, TAG_LEN,
 };
+use ombud_store::{KeyId, Keyring};
 
 use crate::helpers::KEY;
 
@@ -90,7 +92,16 @@ fn two_encryptions_of_the_same_input_differ() {
     let a = seal(&data);
     let b = seal(&data);
     assert_eq!(a.len(), b.len());
-    assert_ne!(a[9..HEADER_LEN], b[9..HEADER_LEN], "salt and nonce prefix");
+    assert_eq!(
+        a[..SALT_OFFSET],
+        b[..SALT_OFFSET],
+        "magic, version and key id"
+    );
+    assert_ne!(
+        a[SALT_OFFSET..HEADER_LEN],
+        b[SALT_OFFSET..HEADER_LEN],
+        "salt and nonce prefix"
+    );
     assert_ne!(a[HEADER_LEN..], b[HEADER_LEN..], "ciphertext");
 }
 
@@ -112,8 +123,8 @@ fn assert_auth_failure(r: Result<u64, CryptError>, chunk: u64, what: &str) {
 fn a_changed_byte_anywhere_fails_and_nothing_after_it_is_written() {
     let (data, sealed) = three_chunks();
     let cases = [
-        ("salt", 9, 0u64),
-        ("nonce prefix", 9 + 32, 0),
+        ("salt", SALT_OFFSET, 0u64),
+        ("nonce prefix", NONCE_PREFIX_OFFSET, 0),
         ("first ciphertext byte", HEADER_LEN, 0),
         ("first tag", HEADER_LEN + CHUNK_SIZE, 0),
         ("second chunk", HEADER_LEN + SEALED + 100, 1),
@@ -202,13 +213,69 @@ fn reordered_or_repeated_chunks_fail() {
 }
 
 #[test]
-fn a_wrong_key_fails_and_writes_nothing() {
+fn a_wrong_key_is_named_and_writes_nothing() {
     let (_, sealed) = three_chunks();
     let mut other = KEY.to_vec();
     other[0] ^= 1;
     let (r, out) = open(&other, &sealed);
-    assert_auth_failure(r, 0, "wrong key");
+    match r {
+        Err(CryptError::UnknownKey(id)) => assert_eq!(id, KeyId::of(KEY)),
+        other => panic!("expected an unknown key, got {other:?}"),
+    }
     assert!(out.is_empty());
+}
+
+#[test]
+fn a_changed_key_id_fails_even_when_that_key_is_known() {
+    // The header names another configured key: the chunks fail under it (the header is
+    // authenticated), and the original key is not tried.
+    let other = [9u8; 32];
+    let keys = Keyring::new(&other, [&[1u8; 32][..]]).unwrap();
+    let mut sealed = Vec::new();
+    crypt::encrypt(&[1u8; 32], &plaintext(100)[..], &mut sealed).unwrap();
+    sealed[KEY_ID_OFFSET..SALT_OFFSET].copy_from_slice(KeyId::of(&other).as_bytes());
+    let (r, out) = {
+        let mut out = Vec::new();
+        (crypt::decrypt(&keys, &sealed[..], &mut out), out)
+    };
+    assert_auth_failure(r, 0, "key id changed");
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_keyring_opens_packages_of_its_previous_keys_and_reencrypts_them() {
+    let (a, b) = ([0xa1u8; 32], [0xb2u8; 32]);
+    let data = plaintext(2 * CHUNK_SIZE + 9);
+    let mut under_a = Vec::new();
+    crypt::encrypt(&a, &data[..], &mut under_a).unwrap();
+    assert_eq!(crypt::key_id(&under_a[..]).unwrap(), KeyId::of(&a));
+
+    let rotated = Keyring::new(&b, [&a[..]]).unwrap();
+    let mut out = Vec::new();
+    crypt::decrypt(&rotated, &under_a[..], &mut out).unwrap();
+    assert!(out == data, "the previous key still opens it");
+
+    let mut under_b = Vec::new();
+    let n = crypt::reencrypt(&rotated, rotated.current_key(), &under_a[..], &mut under_b).unwrap();
+    assert_eq!(n, under_b.len() as u64);
+    assert_eq!(under_b.len(), under_a.len());
+    assert_eq!(crypt::key_id(&under_b[..]).unwrap(), KeyId::of(&b));
+    let only_b = Keyring::new(&b, []).unwrap();
+    let mut out = Vec::new();
+    crypt::decrypt(&only_b, &under_b[..], &mut out).unwrap();
+    assert!(
+        out == data,
+        "the current key alone opens the re-encrypted package"
+    );
+    let mut out = Vec::new();
+    assert!(matches!(
+        crypt::decrypt(&only_b, &under_a[..], &mut out),
+        Err(CryptError::UnknownKey(id)) if id == KeyId::of(&a)
+    ));
+    // A damaged package is not re-encrypted into a valid one.
+    let mut bad = under_a.clone();
+    bad[HEADER_LEN + 3] ^= 1;
+    assert!(crypt::reencrypt(&rotated, rotated.current_key(), &bad[..], Vec::new()).is_err());
 }
 
 #[test]
@@ -221,11 +288,12 @@ fn wrong_magic_version_and_short_keys_are_named() {
     let (r, _) = open(KEY, b"PK\x03\x04 a plain zip");
     assert!(matches!(r, Err(CryptError::NotAPackage)), "{r:?}");
 
+    // Version 1, which had no key id, is no longer read.
     let mut bad = sealed.clone();
-    bad[8] = 2;
+    bad[8] = 1;
     let (r, _) = open(KEY, &bad);
-    assert!(matches!(r, Err(CryptError::UnsupportedVersion(2))), "{r:?}");
-    assert!(r.unwrap_err().to_string().contains("version 2"));
+    assert!(matches!(r, Err(CryptError::UnsupportedVersion(1))), "{r:?}");
+    assert!(r.unwrap_err().to_string().contains("version 1"));
 
     let short = [1u8; 31];
     let err = crypt::encrypt(&short, &b"x"[..], Vec::new()).unwrap_err();
@@ -234,10 +302,7 @@ fn wrong_magic_version_and_short_keys_are_named() {
         "{err:?}"
     );
     let (r, _) = open(&short, &sealed);
-    assert!(
-        matches!(r, Err(CryptError::KeyTooShort { len: 31 })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(CryptError::UnknownKey(_))), "{r:?}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ mod audit;
 mod consent;
 mod datamap;
 mod deadline;
+mod keys;
 mod policy;
 mod request;
 mod serve;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => serve::migrate(args),
         Command::Datamap(c) => datamap::run(c),
         Command::Users(c) => users::run(c),
+        Command::Keys(c) => keys::run(c),
         Command::Config(ConfigCommand::Example) => {
             out!("{}", ombud_server::Settings::example_toml())?;
             Ok(ExitCode::SUCCESS)

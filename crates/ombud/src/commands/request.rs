@@ -362,10 +362,10 @@ async fn run_once(service: &RequestService, a: RunArgs) -> anyhow::Result<ExitCo
         anyhow::bail!("--set: name each correction as system:collection.field=value");
     }
     if matches!(kind, RequestType::Access | RequestType::Portability)
-        && service.package_key().is_none()
+        && service.package_keys().is_none()
     {
         anyhow::bail!(
-            "packages need a key: set secret_key (OMBUD_SECRET_KEY) before recording the request"
+            "packages need a key: set encryption_key (OMBUD_ENCRYPTION_KEY) or secret_key (OMBUD_SECRET_KEY) before recording the request"
         );
     }
     let r = service

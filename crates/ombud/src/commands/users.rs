@@ -14,7 +14,7 @@ use super::serve::open_store;
 use crate::cli::{AddUserArgs, ServerArgs, UsersCommand};
 
 /// The operator, as far as the command line knows them.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())

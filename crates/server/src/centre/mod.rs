@@ -512,7 +512,7 @@ pub(crate) async fn download(
         }
         Err(e) => return failure(&state, lang, &e),
     };
-    let Some(key) = service.package_key() else {
+    let Some(keys) = service.package_keys() else {
         return message(&state, lang, StatusCode::SERVICE_UNAVAILABLE, t.unavailable);
     };
     package_response(key, package, &record.reference)
@@ -532,7 +532,7 @@ pub(crate) fn package_response(
         let opened = std::fs::File::open(&path)
             .map_err(|e| e.to_string())
             .and_then(|f| {
-                ombud_fulfil::package::crypt::DecryptReader::new(&key, std::io::BufReader::new(f))
+                ombud_fulfil::package::crypt::DecryptReader::new(&keys, std::io::BufReader::new(f))
                     .map_err(|e| e.to_string())
             });
         let mut reader = match opened {

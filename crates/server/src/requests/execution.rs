@@ -466,13 +466,10 @@ impl RequestService {
         Ok((package, record))
     }
 
-    /// The key packages are encrypted with (the server's secret).
-    pub fn package_key(&self) -> Option<Vec<u8>> {
-        use secrecy::ExposeSecret as _;
-        self.inner
-            .secret
-            .as_ref()
-            .map(|s| s.expose_secret().as_bytes().to_vec())
+    /// The keys packages are encrypted with: the store's keyring (the current key encrypts,
+    /// any configured key that a package names decrypts it). `None` without a key.
+    pub fn package_keys(&self) -> Option<ombud_store::Keyring> {
+        self.inner.store.keyring()
     }
 }
 
@@ -520,7 +517,7 @@ impl RequestService {
             .ok_or_else(|| {
                 RequestError::Conflict("the request has no package; execute it first".into())
             })?;
-        let key = self.package_key().ok_or(RequestError::NoSecret)?;
+        let keys = self.package_keys().ok_or(RequestError::NoSecret)?;
         let (from, to) = (package.path.clone(), out.to_owned());
         let written = tokio::task::spawn_blocking(move || -> Result<u64, String> {
             let input =
@@ -529,12 +526,15 @@ impl RequestService {
             let output = std::fs::File::create(&tmp)
                 .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
             let mut w = std::io::BufWriter::new(output);
-            let n =
-                ombud_fulfil::package::crypt::decrypt(&key, std::io::BufReader::new(input), &mut w)
-                    .map_err(|e| {
-                        let _ = std::fs::remove_file(&tmp);
-                        format!("the package failed its check: {e}")
-                    })?;
+            let n = ombud_fulfil::package::crypt::decrypt(
+                &keys,
+                std::io::BufReader::new(input),
+                &mut w,
+            )
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("the package failed its check: {e}")
+            })?;
             std::io::Write::flush(&mut w).map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &to).map_err(|e| e.to_string())?;
             Ok(n)

@@ -144,6 +144,7 @@ mod tests {
         let store = Store::open_sqlite(&dir.path().join("ombud.db"))
             .await
             .unwrap();
+        store.set_keyring(ombud_store::Keyring::new(&[3; 32], []).unwrap());
         let added = super::super::add_user(&store, "http://localhost", email, role, "test")
             .await
             .unwrap();

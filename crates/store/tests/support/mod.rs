@@ -5,11 +5,19 @@ pub mod requests;
 use std::future::Future;
 use std::path::PathBuf;
 
-use ombud_store::Store;
+use ombud_store::{Keyring, Store};
 use ombud_testkit::{Backend, resume, scratch};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
+
+/// The key the test stores seal with.
+pub const TEST_KEY: [u8; 32] = [0x5e; 32];
+
+/// A keyring with [`TEST_KEY`] only.
+pub fn test_keyring() -> Keyring {
+    Keyring::new(&TEST_KEY, []).expect("a 32-byte key")
+}
 
 /// A store on a database of its own, plus what a test needs to reach that database behind the
 /// store's back.
@@ -30,9 +38,40 @@ impl TestDb {
 
     /// A second, independent store on the same database: another process or another node.
     pub async fn reconnect(&self) -> Store {
-        Store::connect(&self.url)
+        let store = Store::connect(&self.url)
             .await
-            .expect("reconnecting to the test database")
+            .expect("reconnecting to the test database");
+        store.set_keyring(test_keyring());
+        store
+    }
+
+    /// The raw `staff_user.totp_secret` column of a user, read behind the store's back.
+    #[allow(dead_code)] // only the staff suite reads it
+    pub async fn raw_totp_secret(&self, user_id: i64) -> Option<Vec<u8>> {
+        match &self.sqlite_path {
+            Some(path) => {
+                let mut conn: SqliteConnection = SqliteConnectOptions::new()
+                    .filename(path)
+                    .connect()
+                    .await
+                    .expect("a raw connection");
+                sqlx::query_scalar("SELECT totp_secret FROM staff_user WHERE id = ?")
+                    .bind(user_id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("reading the raw column")
+            }
+            None => {
+                let mut conn = PgConnection::connect(&self.url)
+                    .await
+                    .expect("a raw connection");
+                sqlx::query_scalar("SELECT totp_secret FROM staff_user WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("reading the raw column")
+            }
+        }
     }
 
     /// Runs SQL on a separate raw connection, as someone with direct database access would.
@@ -79,6 +118,7 @@ where
     let store = Store::connect(&url)
         .await
         .expect("opening the SQLite store");
+    store.set_keyring(test_keyring());
     let db = TestDb {
         store: store.clone(),
         url,
@@ -105,6 +145,7 @@ where
         let store = Store::connect(&url)
             .await
             .expect("opening the PostgreSQL store");
+        store.set_keyring(test_keyring());
         let db = TestDb {
             store: store.clone(),
             url,
