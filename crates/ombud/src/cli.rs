@@ -50,6 +50,9 @@ pub enum Command {
     /// count what each key still holds.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// API tokens: add one (printing it once), list or revoke them.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +64,37 @@ pub enum KeysCommand {
     /// Count the TOTP secrets and packages each key holds, and say which previous keys hold
     /// nothing any more. Exit 1 if something is under a key that is not configured.
     Check(ServerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Add an API token with one or more scopes and print it (shown once; only its hash is
+    /// kept).
+    Add(AddTokenArgs),
+    /// List the API tokens: id, name, scopes, when created and last used, and revocation.
+    List(ServerArgs),
+    /// Revoke an API token: calls with it are refused from then on.
+    Revoke(RevokeTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddTokenArgs {
+    /// A name for people, e.g. `crm sync`.
+    pub name: String,
+    /// What the token may do: read, consent:write, requests:write or records:write. Repeat
+    /// for several.
+    #[arg(long = "scope", required = true)]
+    pub scopes: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokenArgs {
+    /// The token's id, as `ombud tokens list` shows it.
+    pub id: i64,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1339,3 +1339,105 @@ fn keys_rotate_moves_totp_secrets_and_packages_to_the_new_key() {
     let verify = with(&["audit", "verify"], &only_b);
     assert!(verify.status.success(), "{}", stdout(&verify));
 }
+
+#[test]
+fn tokens_add_prints_the_token_once_and_list_and_revoke_follow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let tokens = |args: &[&str]| {
+        let mut all = vec!["tokens"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", data]);
+        ombud(&all)
+    };
+
+    // Bad input exits 2 with a clear message, prints no token and stores nothing.
+    for (args, message) in [
+        (
+            vec!["add", "crm", "--scope", "write"],
+            "`write` is not a scope",
+        ),
+        (vec!["add", " ", "--scope", "read"], "needs a name"),
+        (vec!["add", "crm"], "--scope"),
+    ] {
+        let out = tokens(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+
+    let added = tokens(&[
+        "add",
+        "crm sync",
+        "--scope",
+        "read",
+        "--scope",
+        "consent:write",
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let text = stdout(&added);
+    assert_eq!(text.lines().count(), 1, "only the token on stdout: {text}");
+    let token = text.trim();
+    assert!(token.starts_with("ombud_"), "{token}");
+    assert_eq!(token.len(), "ombud_".len() + 64, "{token}");
+    let notes = stderr(&added);
+    assert!(notes.contains("added API token 1 \"crm sync\""), "{notes}");
+    assert!(notes.contains("shown once"), "{notes}");
+    assert!(!notes.contains(token), "the token is printed once");
+
+    // Stored hashed: the token appears nowhere in the database files.
+    for entry in std::fs::read_dir(data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let found = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+        assert!(!found, "the API token is stored in the clear");
+    }
+
+    let list = tokens(&["list"]);
+    let text = stdout(&list);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one token: {text}");
+    for column in ["id", "name", "scopes", "created", "last used", "revoked"] {
+        assert!(lines[0].contains(column), "{text}");
+    }
+    assert!(
+        lines[1].contains("crm sync")
+            && lines[1].contains("read consent:write")
+            && lines[1].contains("never")
+            && lines[1].trim_end().ends_with('-'),
+        "{text}"
+    );
+    assert!(!text.contains(token));
+
+    let revoked = tokens(&["revoke", "1"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(stdout(&revoked).contains("revoked API token 1"));
+    let again = tokens(&["revoke", "1"]);
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("revoked already"),
+        "{}",
+        stdout(&again)
+    );
+    let unknown = tokens(&["revoke", "9"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("no API token 9"),
+        "{}",
+        stderr(&unknown)
+    );
+    let list = stdout(&tokens(&["list"]));
+    assert!(
+        !list.lines().nth(1).unwrap().trim_end().ends_with('-'),
+        "{list}"
+    );
+
+    // Two audit entries: the creation and the revocation.
+    let verify = ombud(&["audit", "verify", "--data-dir", data]);
+    assert!(
+        stdout(&verify).contains("intact: 2 entries verified"),
+        "{}",
+        stdout(&verify)
+    );
+}

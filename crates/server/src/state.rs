@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use std::time::Duration;
 
+use crate::auth::TokenUses;
 use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
 use crate::ratelimit::Limiter;
@@ -45,6 +46,7 @@ struct Inner {
     consent: ConsentSettings,
     api_token: Option<SecretString>,
     public_url: String,
+    token_uses: TokenUses,
     known_versions: RwLock<HashSet<i64>>,
     requests: RequestService,
     limits: Limits,
@@ -178,6 +180,7 @@ impl AppState {
                 },
                 api_token: settings.api_token.clone(),
                 public_url: public.trim_end_matches('/').to_owned(),
+                token_uses: TokenUses::default(),
                 known_versions: RwLock::new(known_versions),
                 requests,
                 limits: Limits {
@@ -220,6 +223,10 @@ impl AppState {
 
     pub(crate) fn api_token(&self) -> Option<&SecretString> {
         self.inner.api_token.as_ref()
+    }
+
+    pub(crate) fn token_uses(&self) -> &TokenUses {
+        &self.inner.token_uses
     }
 
     /// Whether `id` is a stored policy version (asking the store the first time).

@@ -1064,6 +1064,19 @@ impl Store {
         dispatch!(self.api_token_by_hash(hash))
     }
 
+    /// Records that the API token was just used: sets its `last_used_at` to now, unless it is
+    /// revoked or its last use was recorded less than `every` ago (so a busy token costs one
+    /// write per `every`, whichever node it is used on). True if it wrote.
+    pub async fn record_api_token_use(
+        &self,
+        id: i64,
+        every: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let now = common::now_us();
+        let every_us = i64::try_from(every.as_micros()).unwrap_or(i64::MAX);
+        dispatch!(self.api_token_used(id, now, now.saturating_sub(every_us)))
+    }
+
     /// Revokes the API token, with an `api_token.revoked` audit entry by `actor` in the same
     /// transaction: true if it was active, false (nothing written) if it was revoked already.
     /// [`StoreError::NotFound`] for an unknown id.

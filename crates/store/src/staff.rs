@@ -863,6 +863,24 @@ macro_rules! staff_queries {
             row.map(ApiToken::try_from).transpose()
         }
 
+        /// Sets the token's last use to `now` if it is active and its last use is unknown or
+        /// older than `stale_before`: true if it wrote.
+        pub(crate) async fn token_used(
+            conn: &mut $conn,
+            id: i64,
+            now: i64,
+            stale_before: i64,
+        ) -> Result<bool, StoreError> {
+            let mut qb = QueryBuilder::<$db>::new("UPDATE api_token SET last_used_at_us = ");
+            qb.push_bind(now)
+                .push(" WHERE revoked_at_us IS NULL AND id = ")
+                .push_bind(id)
+                .push(" AND (last_used_at_us IS NULL OR last_used_at_us < ")
+                .push_bind(stale_before)
+                .push(")");
+            Ok(qb.build().execute(&mut *conn).await?.rows_affected() == 1)
+        }
+
         /// Revokes the token; the audit entry to append if it was active (None if it was
         /// revoked already), NotFound if there is no such token.
         pub(crate) async fn revoke_token(
@@ -1104,6 +1122,16 @@ macro_rules! staff_methods {
         ) -> Result<Option<$crate::staff::ApiToken>, StoreError> {
             let mut conn = self.$read.acquire().await?;
             staff_sql::token_by_hash(&mut conn, hash).await
+        }
+
+        pub(crate) async fn api_token_used(
+            &self,
+            id: i64,
+            now: i64,
+            stale_before: i64,
+        ) -> Result<bool, StoreError> {
+            let mut conn = self.$write.acquire().await?;
+            staff_sql::token_used(&mut conn, id, now, stale_before).await
         }
 
         pub(crate) async fn revoke_api_token(

@@ -30,6 +30,7 @@ conformance!(
     without_a_key_no_totp_secret_is_stored_or_read,
     a_sealed_secret_does_not_open_in_another_row_and_clear_text_is_refused,
     rotation_seals_every_secret_under_the_current_key,
+    api_token_use_is_recorded_at_most_once_per_interval,
 );
 
 fn later(d: SignedDuration) -> Timestamp {
@@ -509,6 +510,73 @@ async fn api_tokens_are_found_by_hash_revoked_once_and_audited(db: TestDb) {
         assert!(!e.details.contains("omb_") && !e.details.contains(&hex[..16]));
     }
     assert!(store.verify_audit().await.expect("verify").is_intact());
+}
+
+async fn api_token_use_is_recorded_at_most_once_per_interval(db: TestDb) {
+    let store = &db.store;
+    let scopes = &Scopes::parse("read").unwrap();
+    let make = |name: &'static str, secret: &'static str| async move {
+        store
+            .create_api_token(NewApiToken {
+                name,
+                token_hash: &secret_hash(secret),
+                scopes,
+                actor: "cli:root",
+            })
+            .await
+            .expect("creating a token")
+    };
+    let a = make("a", "token-a").await;
+    let b = make("b", "token-b").await;
+    assert_eq!(a.last_used_at, None, "a new token was never used");
+    let last_used = |hash: [u8; 32]| async move {
+        store
+            .api_token_by_hash(&hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    };
+
+    let minute = Duration::from_secs(60);
+    let before = Timestamp::now();
+    assert!(store.record_api_token_use(a.id, minute).await.unwrap());
+    let first = last_used(secret_hash("token-a")).await.expect("recorded");
+    assert!(first >= before.round(jiff::Unit::Microsecond).unwrap() && first <= Timestamp::now());
+    assert_eq!(
+        last_used(secret_hash("token-b")).await,
+        None,
+        "only that token"
+    );
+
+    // Within the interval nothing is written; after it, the newer use is.
+    assert!(!store.record_api_token_use(a.id, minute).await.unwrap());
+    assert_eq!(last_used(secret_hash("token-a")).await, Some(first));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(
+        store
+            .record_api_token_use(a.id, Duration::from_millis(1))
+            .await
+            .unwrap()
+    );
+    let second = last_used(secret_hash("token-a")).await.unwrap();
+    assert!(second > first);
+
+    // A revoked or unknown token's use is not recorded; the audit log holds no uses.
+    assert!(store.revoke_api_token(b.id, "cli:root").await.unwrap());
+    assert!(!store.record_api_token_use(b.id, minute).await.unwrap());
+    assert_eq!(last_used(secret_hash("token-b")).await, None);
+    assert!(
+        !store
+            .record_api_token_use(b.id + 100, minute)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        all_audit(store).await.len(),
+        3,
+        "two creations and a revocation"
+    );
 }
 
 fn hex_of(bytes: &[u8]) -> String {

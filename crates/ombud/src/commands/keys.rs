@@ -10,7 +10,7 @@ use ombud_fulfil::package::crypt::{self, Rekeyed};
 use ombud_store::{KeyId, Store};
 
 use super::serve::open_store;
-use super::users::actor;
+use super::cli_actor as actor;
 use crate::cli::{KeysCommand, ServerArgs};
 
 /// Packages read from the store per page.

@@ -25,6 +25,7 @@ mod keys;
 mod policy;
 mod request;
 mod serve;
+mod tokens;
 mod users;
 
 use std::path::Path;
@@ -54,11 +55,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datamap(c) => datamap::run(c),
         Command::Users(c) => users::run(c),
         Command::Keys(c) => keys::run(c),
+        Command::Tokens(c) => tokens::run(c),
         Command::Config(ConfigCommand::Example) => {
             out!("{}", ombud_server::Settings::example_toml())?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The operator, as far as the command line knows them: the actor of audit entries.
+pub(crate) fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 /// Today's date in UTC.

@@ -13,14 +13,6 @@ use secrecy::ExposeSecret;
 use super::serve::open_store;
 use crate::cli::{AddUserArgs, ServerArgs, UsersCommand};
 
-/// The operator, as far as the command line knows them.
-pub(crate) fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
-}
-
 pub fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -43,7 +35,14 @@ async fn add(args: AddUserArgs) -> anyhow::Result<ExitCode> {
     let email = canonical_email(&args.email)
         .with_context(|| format!("`{}` is not an e-mail address", args.email.trim()))?;
     let (settings, store) = open_store(&args.server).await?;
-    let added = staff::add_user(&store, &settings.public_url(), &email, role, &actor()).await;
+    let added = staff::add_user(
+        &store,
+        &settings.public_url(),
+        &email,
+        role,
+        &super::cli_actor(),
+    )
+    .await;
     store.close().await;
     let added = match added {
         Ok(a) => a,

@@ -515,13 +515,13 @@ pub(crate) async fn download(
     let Some(keys) = service.package_keys() else {
         return message(&state, lang, StatusCode::SERVICE_UNAVAILABLE, t.unavailable);
     };
-    package_response(key, package, &record.reference)
+    package_response(keys, package, &record.reference)
 }
 
 /// Streams `package` as `<reference>.zip`, decrypting it on the way: a file that fails its
 /// integrity check breaks the download off rather than deliver data that did not verify.
 pub(crate) fn package_response(
-    key: Vec<u8>,
+    keys: ombud_store::Keyring,
     package: ombud_store::Package,
     reference: &str,
 ) -> Response {

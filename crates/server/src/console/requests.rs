@@ -413,7 +413,7 @@ pub(crate) async fn download(
     let Some(package) = package else {
         return super::not_found(&staff);
     };
-    let Some(key) = service.package_key() else {
+    let Some(keys) = service.package_keys() else {
         return super::unavailable(staff.lang);
     };
     let actor = staff.actor();
@@ -431,7 +431,7 @@ pub(crate) async fn download(
     {
         return super::store_failed(&staff, &e);
     }
-    crate::centre::package_response(key, package, &record.reference)
+    crate::centre::package_response(keys, package, &record.reference)
 }
 
 #[cfg(test)]

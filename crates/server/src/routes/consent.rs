@@ -14,7 +14,7 @@ use ombud_store::{ConsentEvent, NewAuditEntry, NewConsentEvent, Store, StoreErro
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{API_ACTOR, ApiCaller};
+use crate::auth::{ApiCaller, scope};
 use crate::error::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::state::AppState;
 
@@ -226,18 +226,19 @@ fn subject(field: &str, s: &str) -> Result<SubjectKey, ApiError> {
     post,
     path = "/api/v1/consent/events",
     tag = "consent",
-    security(("bearer" = [])),
+    security(("bearer" = ["consent:write"])),
     request_body = RecordEvents,
     responses(
         (status = CREATED, description = "Stored durably, in order", body = EventList),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, description = "An event is invalid; nothing was stored",
             body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn record(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    _caller: ApiCaller<scope::ConsentWrite>,
     ApiJson(body): ApiJson<RecordEvents>,
 ) -> Result<(StatusCode, Json<EventList>), ApiError> {
     if body.events.is_empty() || body.events.len() > MAX_EVENTS {
@@ -380,17 +381,18 @@ async fn validate(
     get,
     path = "/api/v1/consent/state",
     tag = "consent",
-    security(("bearer" = [])),
+    security(("bearer" = ["read"])),
     params(SubjectQuery),
     responses(
         (status = OK, body = SubjectState),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn current_state(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    _caller: ApiCaller<scope::Read>,
     ApiQuery(q): ApiQuery<SubjectQuery>,
 ) -> Result<Json<SubjectState>, ApiError> {
     let subject = subject("subject", &q.subject)?;
@@ -408,17 +410,18 @@ pub(super) async fn current_state(
     get,
     path = "/api/v1/consent/history",
     tag = "consent",
-    security(("bearer" = [])),
+    security(("bearer" = ["read"])),
     params(HistoryQuery),
     responses(
         (status = OK, body = EventList),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn history(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    _caller: ApiCaller<scope::Read>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<EventList>, ApiError> {
     let subject = subject("subject", &q.subject)?;
@@ -443,17 +446,18 @@ pub(super) async fn history(
     get,
     path = "/api/v1/consent/check",
     tag = "consent",
-    security(("bearer" = [])),
+    security(("bearer" = ["read"])),
     params(CheckQuery),
     responses(
         (status = OK, body = CheckOut),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = NOT_FOUND, description = "No such purpose", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn check(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    _caller: ApiCaller<scope::Read>,
     ApiQuery(q): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckOut>, ApiError> {
     let subject = subject("subject", &q.subject)?;
@@ -485,22 +489,23 @@ pub(super) async fn check(
     post,
     path = "/api/v1/consent/links",
     tag = "consent",
-    security(("bearer" = [])),
+    security(("bearer" = ["consent:write"])),
     request_body = LinkBody,
     responses(
         (status = NO_CONTENT, description = "Linked"),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn link(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller<scope::ConsentWrite>,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> Result<StatusCode, ApiError> {
     let a = subject("a", &body.a)?;
     let b = subject("b", &body.b)?;
-    state.store().link_subjects(&a, &b, API_ACTOR).await?;
+    state.store().link_subjects(&a, &b, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -510,17 +515,18 @@ pub(super) async fn link(
     get,
     path = "/api/v1/consent/proof",
     tag = "consent",
-    security(("bearer" = [])),
+    security(("bearer" = ["read"])),
     params(ProofQuery),
     responses(
         (status = OK, description = "JSON (ConsentProof) or CSV (one row per event)", body = ConsentProof),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn proof(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller<scope::Read>,
     ApiQuery(q): ApiQuery<ProofQuery>,
 ) -> Result<Response, ApiError> {
     let subject = subject("subject", &q.subject)?;
@@ -529,7 +535,7 @@ pub(super) async fn proof(
         Some("csv") => true,
         Some(_) => return Err(ApiError::Unprocessable("format: use json or csv.".into())),
     };
-    proof_export(&state, &subject, csv, API_ACTOR).await
+    proof_export(&state, &subject, csv, &caller.actor()).await
 }
 
 /// The proof of `subject`'s consent as JSON or CSV, with a `consent.proof_exported` audit entry

@@ -45,7 +45,9 @@ use crate::state::AppState;
 )]
 struct ApiDoc;
 
-/// Declares the bearer-token scheme the protected routes refer to.
+/// Declares the bearer-token scheme the protected routes refer to. Each protected operation
+/// lists the scope it needs as the scheme's one "scope" (`security(("bearer" = ["read"]))`),
+/// and its handler takes the matching `ApiCaller<scope::…>`; the route-table test checks both.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -57,7 +59,12 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The api_token from ombud's configuration"))
+                    .description(Some(
+                        "An API token made with `ombud tokens add NAME --scope SCOPE`; each \
+                         operation names the one scope it needs (read, consent:write, \
+                         requests:write). The api_token from ombud's configuration, if set, \
+                         is the bootstrap token and has every scope.",
+                    ))
                     .build(),
             ),
         );

@@ -11,7 +11,7 @@ use ombud_store::{RequestFilter, RequestRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{API_ACTOR, ApiCaller};
+use crate::auth::{ApiCaller, scope};
 use crate::error::{ApiError, ApiJson, ApiQuery, Problem};
 use crate::requests::{Details, RequestError, StaffAction, Submission};
 use crate::state::AppState;
@@ -251,16 +251,17 @@ fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
 }
 
 /// Record a request received by another system or by staff.
-#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = ["requests:write"])),
     request_body = NewRequestBody,
     responses(
         (status = CREATED, body = RequestOut),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn create(
     State(state): State<AppState>,
-    _c: ApiCaller,
+    caller: ApiCaller<scope::RequestsWrite>,
     ApiJson(b): ApiJson<NewRequestBody>,
 ) -> Result<(StatusCode, Json<RequestOut>), ApiError> {
     let kind = RequestType::parse(&b.kind).ok_or_else(|| {
@@ -306,7 +307,7 @@ pub(super) async fn create(
                 message: d.message,
                 platform_customer: d.platform_customer,
             },
-            actor: API_ACTOR.to_owned(),
+            actor: caller.actor(),
         })
         .await
         .map_err(error)?;
@@ -323,11 +324,12 @@ pub(super) async fn create(
 }
 
 /// Requests, filtered: by state, type, channel; open ones; overdue ones; those due soon.
-#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), params(ListQuery),
-    responses((status = OK, body = RequestList), (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = ["read"])), params(ListQuery),
+    responses((status = OK, body = RequestList), (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json")))]
 pub(super) async fn list(
     State(state): State<AppState>,
-    _c: ApiCaller,
+    _caller: ApiCaller<scope::Read>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<RequestList>, ApiError> {
     let service = state.requests();
@@ -386,13 +388,14 @@ pub(super) async fn list(
 }
 
 /// One request, with its timeline and letters.
-#[utoipa::path(get, path = "/api/v1/requests/{reference}", tag = "requests", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/requests/{reference}", tag = "requests", security(("bearer" = ["read"])),
     params(("reference" = String, Path, description = "The request's reference")),
     responses((status = OK, body = RequestDetail), (status = NOT_FOUND, body = Problem, content_type = "application/problem+json"),
-        (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json")))]
+        (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json")))]
 pub(super) async fn show(
     State(state): State<AppState>,
-    _c: ApiCaller,
+    _caller: ApiCaller<scope::Read>,
     Path(reference): Path<String>,
 ) -> Result<Json<RequestDetail>, ApiError> {
     Ok(Json(detail(&state, &reference).await?))
@@ -482,7 +485,7 @@ pub(crate) async fn detail(state: &AppState, reference: &str) -> Result<RequestD
 
 /// Act on a request: verify by other means, start, wait for tasks, complete, refuse, charge a
 /// fee, extend, forward, withdraw or note. Invalid transitions are refused with 409.
-#[utoipa::path(post, path = "/api/v1/requests/{reference}/actions", tag = "requests", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/requests/{reference}/actions", tag = "requests", security(("bearer" = ["requests:write"])),
     params(("reference" = String, Path, description = "The request's reference")),
     request_body = StaffAction,
     responses(
@@ -490,29 +493,31 @@ pub(crate) async fn detail(state: &AppState, reference: &str) -> Result<RequestD
         (status = CONFLICT, description = "Not allowed in the request's state", body = Problem, content_type = "application/problem+json"),
         (status = UNPROCESSABLE_ENTITY, body = Problem, content_type = "application/problem+json"),
         (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn act(
     State(state): State<AppState>,
-    _c: ApiCaller,
+    caller: ApiCaller<scope::RequestsWrite>,
     Path(reference): Path<String>,
     ApiJson(action): ApiJson<StaffAction>,
 ) -> Result<Json<RequestOut>, ApiError> {
     let record = state
         .requests()
-        .act(&reference, API_ACTOR, action)
+        .act(&reference, &caller.actor(), action)
         .await
         .map_err(error)?;
     Ok(Json(RequestOut::from(&record)))
 }
 
 /// Send the person a (new) identity code.
-#[utoipa::path(post, path = "/api/v1/requests/{reference}/code", tag = "requests", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/requests/{reference}/code", tag = "requests", security(("bearer" = ["requests:write"])),
     params(("reference" = String, Path, description = "The request's reference")),
     responses((status = NO_CONTENT, description = "Sent"), (status = CONFLICT, body = Problem, content_type = "application/problem+json"),
-        (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json")))]
+        (status = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = FORBIDDEN, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json")))]
 pub(super) async fn send_code(
     State(state): State<AppState>,
-    _c: ApiCaller,
+    _caller: ApiCaller<scope::RequestsWrite>,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state

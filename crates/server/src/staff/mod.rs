@@ -1,9 +1,11 @@
-//! Staff accounts: adding users with a one-time setup link, their passwords ([`password`]) and
-//! logging in ([`login`]). The console's login, enrolment and sessions build on these; roles, scopes,
-//! TOTP and recovery codes are pure rules in [`ombud_domain::staff`].
+//! Staff accounts: adding users with a one-time setup link, their passwords ([`password`]),
+//! logging in ([`login`]) and API tokens ([`tokens`]). The console's login, enrolment and
+//! sessions build on these; roles, scopes, TOTP and recovery codes are pure rules in
+//! [`ombud_domain::staff`].
 
 pub mod login;
 pub mod password;
+pub mod tokens;
 
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::staff::{Role, canonical_email, recovery, secret_hash};

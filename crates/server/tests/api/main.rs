@@ -18,3 +18,5 @@ mod notice;
 mod openapi;
 mod policy;
 mod requests;
+mod route_table;
+mod tokens;
