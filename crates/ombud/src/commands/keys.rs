@@ -227,7 +227,12 @@ async fn check_in(settings: &ombud_server::Settings, store: &Store) -> anyhow::R
         outln!("previous keys still hold values: run `ombud keys rotate`")?;
     }
     for label in droppable {
-        outln!("{label} holds nothing any more: it can be removed from the configuration")?;
+        if label.contains("secret_key") {
+            // Implied by secret_key rather than configured: nothing to remove.
+            outln!("{label} holds nothing any more")?;
+        } else {
+            outln!("{label} holds nothing any more: it can be removed from the configuration")?;
+        }
     }
     if let Some((current, _)) = configured.first() {
         let under_current = held.get(current).copied().unwrap_or_default();
