@@ -13,7 +13,7 @@ use ombud_policy::render::{NoticeFormat, notice};
 use ombud_store::{ConsentWriter, NewPolicyVersion, PolicyVersion, Store, StoreError};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::auth::TokenUses;
+use crate::auth::KnownTokens;
 use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
 use crate::requests::{Delivery, RequestService, ServiceSettings};
@@ -42,7 +42,7 @@ struct Inner {
     banner: BannerAssets,
     consent: ConsentSettings,
     api_token: Option<SecretString>,
-    token_uses: TokenUses,
+    tokens: KnownTokens,
     known_versions: RwLock<HashSet<i64>>,
     requests: RequestService,
 }
@@ -166,7 +166,7 @@ impl AppState {
                     site_origins: settings.site_origins.clone(),
                 },
                 api_token: settings.api_token.clone(),
-                token_uses: TokenUses::default(),
+                tokens: KnownTokens::default(),
                 known_versions: RwLock::new(known_versions),
                 requests,
             }),
@@ -207,8 +207,8 @@ impl AppState {
         self.inner.api_token.as_ref()
     }
 
-    pub(crate) fn token_uses(&self) -> &TokenUses {
-        &self.inner.token_uses
+    pub(crate) fn tokens(&self) -> &KnownTokens {
+        &self.inner.tokens
     }
 
     /// Whether `id` is a stored policy version (asking the store the first time).
