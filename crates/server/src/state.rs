@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use std::time::Duration;
 
-use crate::auth::TokenUses;
+use crate::auth::KnownTokens;
 use crate::banner::{BannerOptions, cookie_revision, script};
 use crate::config::Settings;
 use crate::ratelimit::Limiter;
@@ -46,7 +46,7 @@ struct Inner {
     consent: ConsentSettings,
     api_token: Option<SecretString>,
     public_url: String,
-    token_uses: TokenUses,
+    tokens: KnownTokens,
     known_versions: RwLock<HashSet<i64>>,
     requests: RequestService,
     limits: Limits,
@@ -180,7 +180,7 @@ impl AppState {
                 },
                 api_token: settings.api_token.clone(),
                 public_url: public.trim_end_matches('/').to_owned(),
-                token_uses: TokenUses::default(),
+                tokens: KnownTokens::default(),
                 known_versions: RwLock::new(known_versions),
                 requests,
                 limits: Limits {
@@ -225,8 +225,8 @@ impl AppState {
         self.inner.api_token.as_ref()
     }
 
-    pub(crate) fn token_uses(&self) -> &TokenUses {
-        &self.inner.token_uses
+    pub(crate) fn tokens(&self) -> &KnownTokens {
+        &self.inner.tokens
     }
 
     /// Whether `id` is a stored policy version (asking the store the first time).
