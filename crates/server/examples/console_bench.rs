@@ -21,8 +21,8 @@ use ombud_domain::request::{Channel, RequestType};
 use ombud_domain::staff::{Role, totp};
 use ombud_server::requests::{Details, Submission};
 use ombud_server::{Listeners, Settings};
-use ombud_store::consent::NewConsentEvent;
 use ombud_store::Store;
+use ombud_store::consent::NewConsentEvent;
 
 const SECRET: &[u8; 20] = b"console-bench-secret";
 const PASSWORD: &str = "console bench password";
@@ -90,7 +90,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     store.record_consent(&batch).await?;
-    eprintln!("{events} consent events in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{events} consent events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // 2. Requests, as the privacy centre makes them.
     let started = Instant::now();
@@ -136,7 +139,10 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("request {i}: {e:?}"))?;
     }
-    eprintln!("{requests} requests in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{requests} requests in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // 3. A privacy officer who can log in.
     let added = ombud_server::staff::add_user(
@@ -168,7 +174,11 @@ async fn main() -> anyhow::Result<()> {
     let code = totp::code_at(SECRET, Timestamp::now().as_second()).context("code")?;
     let login = client
         .post(format!("{address}/console/login"))
-        .form(&[("email", "officer@impero.test"), ("password", PASSWORD), ("code", &code)])
+        .form(&[
+            ("email", "officer@impero.test"),
+            ("password", PASSWORD),
+            ("code", &code),
+        ])
         .send()
         .await?;
     ensure!(login.status() == 303, "login: {}", login.status());
@@ -184,15 +194,33 @@ async fn main() -> anyhow::Result<()> {
             ..Default::default()
         })
         .await?;
-    let reference = some.first().map(|r| r.reference.clone()).unwrap_or_default();
+    let reference = some
+        .first()
+        .map(|r| r.reference.clone())
+        .unwrap_or_default();
 
     let pages = [
         ("dashboard", "/console".to_owned()),
         ("inbox (open, by due date)", "/console/requests".to_owned()),
-        ("inbox (all, newest, page 2)", format!("/console/requests?show=all&sort=newest&after={}", requests / 2)),
-        ("inbox (erasure, overdue)", "/console/requests?kind=erasure&due=overdue".to_owned()),
+        (
+            "inbox (all, newest, page 2)",
+            format!(
+                "/console/requests?show=all&sort=newest&after={}",
+                requests / 2
+            ),
+        ),
+        (
+            "inbox (erasure, overdue)",
+            "/console/requests?kind=erasure&due=overdue".to_owned(),
+        ),
         ("request page", format!("/console/requests/{reference}")),
-        ("consent lookup (visitor)", format!("/console/consent?kind=visitor&value={}", hex::encode(7u128.to_be_bytes()))),
+        (
+            "consent lookup (visitor)",
+            format!(
+                "/console/consent?kind=visitor&value={}",
+                hex::encode(7u128.to_be_bytes())
+            ),
+        ),
         ("audit log (newest page)", "/console/audit".to_owned()),
         ("policy versions", "/console/policy".to_owned()),
         ("data map", "/console/datamap".to_owned()),

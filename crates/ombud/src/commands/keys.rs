@@ -9,8 +9,8 @@ use anyhow::Context as _;
 use ombud_fulfil::package::crypt::{self, Rekeyed};
 use ombud_store::{KeyId, Store};
 
-use super::serve::open_store;
 use super::cli_actor as actor;
+use super::serve::open_store;
 use crate::cli::{KeysCommand, ServerArgs};
 
 /// Packages read from the store per page.

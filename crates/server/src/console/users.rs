@@ -10,14 +10,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use minijinja::value::Serde;
 use ombud_domain::policy::Keyword;
-use ombud_domain::staff::{Role, Scope, Scopes, secret_hash};
-use ombud_store::{NewApiToken, StaffChange, StoreError};
+use ombud_domain::staff::{Role, Scope, Scopes};
+use ombud_store::{StaffChange, StoreError};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::session::Staff;
 use super::{staff_page, text};
-use crate::staff::{StaffError, add_user, new_secret};
+use crate::staff::tokens::{self, Revoked};
+use crate::staff::{StaffError, add_user};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -259,32 +260,18 @@ pub(crate) async fn issue_token(
             .await;
         }
     };
-    let Ok(secret) = new_secret() else {
-        return super::unavailable(staff.lang);
-    };
-    let token = format!("ombud_{}", secret.expose_secret());
-    let actor = staff.actor();
-    match state
-        .store()
-        .create_api_token(NewApiToken {
-            name,
-            token_hash: &secret_hash(&token),
-            scopes: &scopes,
-            actor: &actor,
-        })
-        .await
-    {
-        Ok(_) => {
+    match tokens::issue(state.store(), name, &scopes, &staff.actor()).await {
+        Ok((_, token)) => {
             render_users(
                 &state,
                 &staff,
                 StatusCode::OK,
-                Some(("API token (shown once)", token)),
+                Some(("API token (shown once)", token.expose_secret().to_owned())),
                 None,
             )
             .await
         }
-        Err(StoreError::Invalid(rule)) => {
+        Err(StaffError::Invalid(rule)) => {
             render_users(
                 &state,
                 &staff,
@@ -294,7 +281,10 @@ pub(crate) async fn issue_token(
             )
             .await
         }
-        Err(e) => super::store_failed(&staff, &e),
+        Err(e) => {
+            tracing::error!(error = %e, "issuing an API token failed");
+            super::unavailable(staff.lang)
+        }
     }
 }
 
@@ -304,9 +294,12 @@ pub(crate) async fn revoke_token(
     Extension(staff): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    match state.store().revoke_api_token(id, &staff.actor()).await {
-        Ok(true) => Redirect::to("/console/users").into_response(),
-        Ok(false) => super::not_found(&staff),
-        Err(e) => super::store_failed(&staff, &e),
+    match tokens::revoke(state.store(), id, &staff.actor()).await {
+        Ok(Revoked::Now | Revoked::Already) => Redirect::to("/console/users").into_response(),
+        Ok(Revoked::Unknown) => super::not_found(&staff),
+        Err(e) => {
+            tracing::error!(error = %e, "revoking an API token failed");
+            super::unavailable(staff.lang)
+        }
     }
 }
