@@ -41,6 +41,7 @@ conformance!(
     a_taken_reference_conflicts_and_writes_nothing,
     invalid_requests_are_refused_and_write_nothing,
     requests_are_listed_by_filter_in_id_order,
+    consent_rates_count_choices_per_target_since_a_time,
     a_state_change_is_one_step_on_the_timeline_and_in_the_audit_log,
     a_stale_change_conflicts_and_writes_nothing,
     concurrent_changes_from_one_state_let_exactly_one_through,
@@ -855,7 +856,7 @@ use jiff::Timestamp;
 use jiff::civil::date;
 use ombud_domain::policy::Keyword as _;
 use ombud_domain::request::{Channel, RequestState, RequestType};
-use ombud_store::{Fields, NewRequest, QueuedMail, RequestFilter, RequestRecord};
+use ombud_store::{Fields, NewRequest, QueuedMail, RequestFilter, RequestOrder, RequestRecord};
 use support::requests::{
     LEGAL, PROMISED, RECEIVED, change, create_many, email, letter, new_request,
 };
@@ -1400,6 +1401,90 @@ async fn requests_are_listed_by_filter_in_id_order(db: TestDb) {
         .await
         .len(),
         12
+    );
+
+    // The console's orders, a page of 5 at a time: due date then id, and newest first.
+    let mut by_due = all.clone();
+    by_due.sort_by_key(|r| (r.promised_due, r.id));
+    let mut paged = Vec::new();
+    let mut after: Option<&RequestRecord> = None;
+    loop {
+        let page = list(RequestFilter {
+            order: RequestOrder::Due,
+            after_id: after.map(|r| r.id),
+            after_due: after.map(|r| r.promised_due),
+            limit: 5,
+            ..Default::default()
+        })
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        paged.extend(page);
+        after = paged.last();
+    }
+    assert_eq!(ids(&paged), ids(&by_due), "due order, keyset pages");
+    let newest = list(RequestFilter {
+        order: RequestOrder::Newest,
+        after_id: Some(all[5].id),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        ids(&newest),
+        ids(&all[..5]).into_iter().rev().collect::<Vec<_>>()
+    );
+
+    // Promised deadlines met: the completed ones, each judged by the day it closed (today).
+    let today = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let completed: Vec<&RequestRecord> = all
+        .iter()
+        .filter(|r| r.state == RequestState::Completed)
+        .collect();
+    let hits = store
+        .deadline_hits(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(hits.completed, completed.len() as u64);
+    assert_eq!(
+        hits.met,
+        completed.iter().filter(|r| r.promised_due >= today).count() as u64
+    );
+    let none = store
+        .deadline_hits(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(none.completed, 0);
+}
+
+async fn consent_rates_count_choices_per_target_since_a_time(db: TestDb) {
+    let v = version(&db.store).await;
+    let (a, b) = (visitor(1), visitor(2));
+    db.store
+        .record_consent(&[
+            event(&a, "cookies:statistics", true, v, 1_700_000_000),
+            event(&b, "cookies:statistics", false, v, 1_700_000_100),
+            event(&a, "cookies:statistics", true, v, 1_700_000_200),
+            event(&a, "cookies:marketing", false, v, 1_700_000_300),
+            event(&b, "cookies:marketing", true, v, 1_600_000_000),
+        ])
+        .await
+        .unwrap();
+    let since = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    let rates = db.store.consent_rates(since).await.unwrap();
+    let got: Vec<(String, i64, i64)> = rates
+        .into_iter()
+        .map(|r| (r.target, r.granted, r.total))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("cookies:marketing".to_owned(), 0, 1),
+            ("cookies:statistics".to_owned(), 2, 3),
+        ],
+        "the event before `since` is left out"
     );
 }
 

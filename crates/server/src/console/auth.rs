@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::session::{self, Staff};
 use super::{message, render, svg, text};
 use crate::staff::login::{self, LoginError};
-use crate::staff::{self, SetupError};
+use crate::staff::{self, SetupError, StaffError};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +260,11 @@ pub(crate) async fn setup(
                 },
             )
         }
+        Err(SetupError::Staff(StaffError::Store(ombud_store::StoreError::NoKey))) => message(
+            lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This server has no encryption key yet (secret_key or encryption_key), so it cannot keep your second factor. Ask an administrator to set one.",
+        ),
         Err(SetupError::Staff(e)) => {
             tracing::error!(error = %e, "console setup failed");
             super::unavailable(lang)

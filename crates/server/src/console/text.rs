@@ -54,6 +54,10 @@ fn upper_first(s: &str) -> String {
 /// English → Danish.
 const DANISH: &[(&str, &str)] = &[
     (
+        "This server has no encryption key yet (secret_key or encryption_key), so it cannot keep your second factor. Ask an administrator to set one.",
+        "Serveren har endnu ingen krypteringsnøgle (secret_key eller encryption_key), så den kan ikke gemme din anden faktor. Bed en administrator om at sætte en.",
+    ),
+    (
         "A staff user with that e-mail address exists already.",
         "Der findes allerede en medarbejder med den e-mailadresse.",
     ),

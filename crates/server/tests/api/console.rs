@@ -8,6 +8,11 @@ use reqwest::{Method, StatusCode, redirect};
 use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with_mail};
+
+/// A server with a secret key (which the encryption of TOTP secrets at rest needs).
+async fn spawn_console() -> TestApp {
+    spawn_app_with_mail().await.0
+}
 use crate::requests::create;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -131,7 +136,7 @@ fn concrete(path: &str) -> String {
 
 #[tokio::test]
 async fn every_console_route_needs_a_session_the_right_role_and_a_csrf_token() {
-    let app = spawn_app().await;
+    let app = spawn_console().await;
     let admin = staff(&app, "admin@impero.test", Role::Admin).await;
     let officer = staff(&app, "officer@impero.test", Role::PrivacyOfficer).await;
     let viewer = staff(&app, "viewer@impero.test", Role::Viewer).await;
@@ -204,7 +209,7 @@ async fn every_console_route_needs_a_session_the_right_role_and_a_csrf_token() {
 
 #[tokio::test]
 async fn setup_login_recovery_and_logout() {
-    let app = spawn_app().await;
+    let app = spawn_console().await;
     let added = ombud_server::staff::add_user(
         &app.store,
         &app.address,
@@ -518,7 +523,7 @@ async fn a_privacy_officer_processes_a_request_from_the_inbox() {
 
 #[tokio::test]
 async fn an_admin_adds_users_and_tokens_and_disabling_ends_sessions() {
-    let app = spawn_app().await;
+    let app = spawn_console().await;
     let admin = staff(&app, "admin@impero.test", Role::Admin).await;
     let viewer = staff(&app, "viewer@impero.test", Role::Viewer).await;
 
