@@ -247,7 +247,7 @@ impl LetterContext {
             reason: keep("reason", &full.reason),
             fee: keep("fee", &full.fee),
             forwarded_to: keep("forwarded_to", &full.forwarded_to),
-            note: None,
+            note: keep("note", &full.note),
             download_url: None,
             download_expires: None,
         }
@@ -264,6 +264,7 @@ impl LetterContext {
                     "code_minutes" => self.code_minutes.is_some(),
                     "reason" => self.reason.as_deref().is_some_and(|r| !r.trim().is_empty()),
                     "fee" => self.fee.as_deref().is_some_and(|f| !f.trim().is_empty()),
+                    "note" => self.note.as_deref().is_some_and(|n| !n.trim().is_empty()),
                     "forwarded_to" => self
                         .forwarded_to
                         .as_deref()

@@ -44,6 +44,9 @@ pub enum LetterKind {
     Expired,
     /// To the privacy contact point: a request's deadline is coming.
     Reminder,
+    /// To the person: staff need more information to handle the request (a letter staff write
+    /// from this template, with their question as `note`).
+    InformationRequest,
 }
 
 const ALL: &[LetterKind] = &[
@@ -57,6 +60,7 @@ const ALL: &[LetterKind] = &[
     LetterKind::ForwardToController,
     LetterKind::Expired,
     LetterKind::Reminder,
+    LetterKind::InformationRequest,
 ];
 
 impl LetterKind {
@@ -73,6 +77,7 @@ impl LetterKind {
             LetterKind::ForwardToController => "forward_to_controller",
             LetterKind::Expired => "expired",
             LetterKind::Reminder => "reminder",
+            LetterKind::InformationRequest => "information_request",
         }
     }
 
@@ -95,6 +100,7 @@ impl LetterKind {
             LetterKind::Refusal => &["reason"],
             LetterKind::FeeNotice => &["fee", "reason"],
             LetterKind::Forwarded | LetterKind::ForwardToController => &["forwarded_to"],
+            LetterKind::InformationRequest => &["note"],
             LetterKind::Acknowledgement
             | LetterKind::Completion
             | LetterKind::Expired
@@ -743,6 +749,7 @@ builtins! {
     ForwardToController => "forward_to_controller",
     Expired => "expired",
     Reminder => "reminder",
+    InformationRequest => "information_request",
 }
 
 #[cfg(test)]
@@ -754,7 +761,7 @@ mod tests {
         for kind in LetterKind::all() {
             assert_eq!(LetterKind::from_key(kind.key()), Some(*kind));
         }
-        assert_eq!(LetterKind::all().len(), 10);
+        assert_eq!(LetterKind::all().len(), 11);
         assert_eq!(LetterKind::from_key("nope"), None);
     }
 

@@ -159,7 +159,7 @@ fn setup_form(
     status: StatusCode,
     email: &str,
     secret: &[u8],
-    error: Option<&str>,
+    error: Option<(&str, &str)>,
 ) -> Response {
     let issuer = format!("ombud ({})", state.model().controller_short_name());
     let uri = totp::otpauth_uri(&issuer, email, secret);
@@ -180,7 +180,8 @@ fn setup_form(
             typed,
             secret => hex::encode(secret),
             min_password => staff::MIN_PASSWORD,
-            error => error.map(|e| text::translate(lang, e)),
+            error => error.map(|(_, e)| text::translate(lang, e)),
+            error_field => error.map(|(field, _)| field),
         },
     )
 }
@@ -272,13 +273,18 @@ pub(crate) async fn setup(
         Err(SetupError::LinkInvalid) => link_invalid(lang),
         Err(e) => {
             let shown = e.to_string();
+            let field = if matches!(e, SetupError::CodeWrong) {
+                "code"
+            } else {
+                "password"
+            };
             setup_form(
                 &state,
                 lang,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &user.email,
                 &secret,
-                Some(&shown),
+                Some((field, &shown)),
             )
         }
     }

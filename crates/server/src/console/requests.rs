@@ -149,6 +149,7 @@ pub(crate) async fn page_of(
     status: StatusCode,
     notice: Option<String>,
     error: Option<String>,
+    failed_action: Option<&str>,
 ) -> Response {
     let detail = match detail(state, reference).await {
         Ok(d) => d,
@@ -176,8 +177,10 @@ pub(crate) async fn page_of(
             open,
             verified,
             fields,
+            letters => crate::requests::WRITTEN_LETTERS.iter().map(|k| k.key()).collect::<Vec<_>>(),
             notice,
-            error,
+            error => error.as_deref().map(|e| text::translate(staff.lang, e)),
+            failed => failed_action,
         },
     )
 }
@@ -210,7 +213,16 @@ pub(crate) async fn page(
     let notice = q
         .done
         .map(|a| format!("{} {a}", text::translate(staff.lang, "Done:")));
-    page_of(&state, &staff, &reference, StatusCode::OK, notice, None).await
+    page_of(
+        &state,
+        &staff,
+        &reference,
+        StatusCode::OK,
+        notice,
+        None,
+        None,
+    )
+    .await
 }
 
 /// The action a form posted, with its fields.
@@ -241,6 +253,10 @@ fn action_of(f: &HashMap<String, String>) -> Result<StaffAction, String> {
         },
         "withdraw" => StaffAction::Withdraw { note: get("note") },
         "note" => StaffAction::Note { text: get("text") },
+        "letter" => StaffAction::Letter {
+            template: get("template"),
+            text: get("text"),
+        },
         "execute" => {
             let corrections = match (get("field"), get("value")) {
                 (Some(field), Some(value)) => {
@@ -286,6 +302,7 @@ pub(crate) async fn act(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Some(text::translate(staff.lang, &m).to_owned()),
+                None,
             )
             .await;
         }
@@ -311,6 +328,7 @@ pub(crate) async fn act(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Some(m),
+                Some(&name),
             )
             .await
         }
@@ -322,6 +340,7 @@ pub(crate) async fn act(
                 StatusCode::CONFLICT,
                 None,
                 Some(format!("{m}.")),
+                Some(&name),
             )
             .await
         }
@@ -350,10 +369,12 @@ pub(crate) async fn preview(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Some(m),
+                None,
             )
             .await;
         }
     };
+    let name = f.get("action").cloned().unwrap_or_default();
     let letter = match state.requests().preview_letter(&reference, &action).await {
         Ok(l) => l,
         Err(RequestError::NotFound) => return super::not_found(&staff),
@@ -365,6 +386,7 @@ pub(crate) async fn preview(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Some(m),
+                Some(&name),
             )
             .await;
         }

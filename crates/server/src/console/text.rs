@@ -53,6 +53,34 @@ fn upper_first(s: &str) -> String {
 
 /// English → Danish.
 const DANISH: &[(&str, &str)] = &[
+    ("Send a letter", "Send et brev"),
+    ("Send the letter", "Send brevet"),
+    ("Start work", "Start arbejdet"),
+    ("Template", "Skabelon"),
+    (
+        "What the letter says (in the person's language)",
+        "Hvad brevet skal sige (på personens sprog)",
+    ),
+    ("information_request", "anmodning om oplysninger"),
+    ("letter_sent", "brev sendt"),
+    (
+        "Give the reason; the person receives it.",
+        "Angiv begrundelsen; personen modtager den.",
+    ),
+    (
+        "Give the fee, e.g. 250 DKK.",
+        "Angiv gebyret, f.eks. 250 kr.",
+    ),
+    (
+        "Name the controller the request goes to.",
+        "Angiv den dataansvarlige, anmodningen sendes til.",
+    ),
+    ("Write the note.", "Skriv noten."),
+    ("Choose a letter template.", "Vælg en brevskabelon."),
+    (
+        "Write what the letter should say.",
+        "Skriv, hvad brevet skal sige.",
+    ),
     (
         "This server has no encryption key yet (secret_key or encryption_key), so it cannot keep your second factor. Ask an administrator to set one.",
         "Serveren har endnu ingen krypteringsnøgle (secret_key eller encryption_key), så den kan ikke gemme din anden faktor. Bed en administrator om at sætte en.",
@@ -513,24 +541,25 @@ mod tests {
             include_str!("records.rs"),
             include_str!("users.rs"),
         ];
-        // Texts handlers translate: the literal after these calls' openings.
-        let openings = [
-            "translate(staff.lang, ",
-            "translate(lang, ",
-            "refused(&staff, ",
-            "StatusCode::",
-        ];
+        // Texts handlers translate: the literal after `translate(…, `, and every sentence (a
+        // literal that starts with a capital letter and ends with a full stop).
         for source in code {
-            for opening in openings {
+            for opening in ["translate(staff.lang, ", "translate(lang, "] {
                 for part in source.split(opening).skip(1) {
-                    let part =
-                        part.trim_start_matches(|c: char| c.is_ascii_uppercase() || c == '_');
-                    let part = part.trim_start_matches(',').trim_start();
                     if let Some(rest) = part.strip_prefix('"')
                         && let Some(end) = rest.find('"')
                     {
                         texts.push(rest[..end].to_owned());
                     }
+                }
+            }
+            for (i, literal) in source.split('"').enumerate() {
+                let sentence = i % 2 == 1
+                    && literal.starts_with(|c: char| c.is_ascii_uppercase())
+                    && literal.ends_with('.')
+                    && literal.contains(' ');
+                if sentence {
+                    texts.push(literal.to_owned());
                 }
             }
         }

@@ -48,7 +48,7 @@ async fn render_users(
     staff: &Staff,
     status: StatusCode,
     shown: Option<(&str, String)>,
-    error: Option<String>,
+    error: Option<(&str, String)>,
 ) -> Response {
     let store = state.store();
     let (users, tokens) = match (store.staff_users().await, store.api_tokens().await) {
@@ -92,7 +92,8 @@ async fn render_users(
             roles => Role::all().iter().map(|r| r.key()).collect::<Vec<_>>(),
             scopes => Scope::all().iter().map(|s| s.key()).collect::<Vec<_>>(),
             shown => shown.map(|(what, secret)| context! { what => text::translate(staff.lang, what), secret }),
-            error,
+            failed => error.as_ref().map(|(form, _)| *form),
+            error => error.map(|(_, e)| e),
         },
     )
 }
@@ -104,8 +105,9 @@ pub(crate) async fn page(
     render_users(&state, &staff, StatusCode::OK, None, None).await
 }
 
-fn refused(staff: &Staff, e: &str) -> Option<String> {
-    Some(text::translate(staff.lang, e).to_owned())
+/// The error `e` for the form named `form`, in the page's language.
+fn refused<'a>(staff: &Staff, form: &'a str, e: &str) -> Option<(&'a str, String)> {
+    Some((form, text::translate(staff.lang, e).to_owned()))
 }
 
 /// Adds a user and shows their setup link once.
@@ -121,7 +123,7 @@ pub(crate) async fn add(
             &staff,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
-            refused(&staff, "Choose a role."),
+            refused(&staff, "add", "Choose a role."),
         )
         .await;
     };
@@ -151,7 +153,7 @@ pub(crate) async fn add(
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                refused(&staff, "That is not an e-mail address."),
+                refused(&staff, "add", "That is not an e-mail address."),
             )
             .await
         }
@@ -163,6 +165,7 @@ pub(crate) async fn add(
                 None,
                 refused(
                     &staff,
+                    "add",
                     "A staff user with that e-mail address exists already.",
                 ),
             )
@@ -189,7 +192,7 @@ pub(crate) async fn change(
             &staff,
             StatusCode::CONFLICT,
             None,
-            refused(&staff, "You cannot change your own account."),
+            refused(&staff, "change", "You cannot change your own account."),
         )
         .await;
     }
@@ -204,7 +207,7 @@ pub(crate) async fn change(
                     &staff,
                     StatusCode::UNPROCESSABLE_ENTITY,
                     None,
-                    refused(&staff, "Choose a role."),
+                    refused(&staff, "change", "Choose a role."),
                 )
                 .await;
             }
@@ -215,7 +218,7 @@ pub(crate) async fn change(
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                refused(&staff, "Choose a change."),
+                refused(&staff, "change", "Choose a change."),
             )
             .await;
         }
@@ -255,7 +258,11 @@ pub(crate) async fn issue_token(
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                refused(&staff, "Give the token a name and at least one scope."),
+                refused(
+                    &staff,
+                    "token",
+                    "Give the token a name and at least one scope.",
+                ),
             )
             .await;
         }
@@ -277,7 +284,7 @@ pub(crate) async fn issue_token(
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                Some(rule.to_owned()),
+                Some(("token", rule.to_owned())),
             )
             .await
         }

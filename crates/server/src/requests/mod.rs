@@ -770,6 +770,27 @@ impl RequestService {
                 )
                 .await
             }
+            StaffAction::Letter { template, text } => {
+                let (kind, text) = written_letter(template.as_deref(), text)?;
+                let letter = self.letter(kind, &record, Some(&text), None, None)?;
+                if record.state.is_closed() {
+                    return Err(RequestError::Conflict(format!(
+                        "a request that is {} gets no more letters",
+                        record.state.key()
+                    )));
+                }
+                self.change(
+                    &record,
+                    actor,
+                    "letter_sent",
+                    None,
+                    None,
+                    Some(kind.key()),
+                    Fields::default(),
+                    vec![letter],
+                )
+                .await
+            }
             StaffAction::Note { text } => {
                 let text = required(text, "Write the note.")?;
                 self.change(
@@ -892,6 +913,10 @@ impl RequestService {
                     text(reason),
                     None,
                 )?
+            }
+            StaffAction::Letter { template, text } => {
+                let (kind, text) = written_letter(template.as_deref(), text.clone())?;
+                self.letter(kind, &record, Some(&text), None, None)?
             }
             StaffAction::Forward { to, .. } => {
                 let mut with_to = record;
@@ -1124,6 +1149,12 @@ pub enum StaffAction {
     Execute {
         corrections: Option<Vec<CorrectionBody>>,
     },
+    /// Send the person a letter from a template that staff fill in: `information_request`
+    /// (ask for what is needed to handle the request), with the text in `text`.
+    Letter {
+        template: Option<String>,
+        text: Option<String>,
+    },
     /// A manual task is done.
     TaskDone {
         task: Option<i64>,
@@ -1143,6 +1174,23 @@ pub struct CorrectionBody {
     pub field: String,
     /// The corrected value.
     pub value: String,
+}
+
+/// The letters staff write from a template, by the template's name.
+pub const WRITTEN_LETTERS: &[LetterKind] = &[LetterKind::InformationRequest];
+
+/// The template and text of a written letter, checked.
+fn written_letter(
+    template: Option<&str>,
+    text: Option<String>,
+) -> Result<(LetterKind, String), RequestError> {
+    let kind = template
+        .and_then(LetterKind::from_key)
+        .filter(|k| WRITTEN_LETTERS.contains(k))
+        .ok_or_else(|| RequestError::Invalid("Choose a letter template.".into()))?;
+    let text = clean(text, "letter")?
+        .ok_or_else(|| RequestError::Invalid("Write what the letter should say.".into()))?;
+    Ok((kind, text))
 }
 
 /// A letter ready to queue.

@@ -434,13 +434,56 @@ async fn a_privacy_officer_processes_a_request_from_the_inbox() {
         "{html}"
     );
 
-    // Refusing without a reason: the page says why, and nothing changes.
+    // Refusing without a reason: the page says why, next to the refusal's field, and nothing
+    // changes.
     let r = officer
         .post(&app, &act, &[("action", "refuse")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"error-refuse\""));
+
+    // A letter from a template: previewed, then sent, and on the timeline by its template.
+    let ask = [
+        ("action", "letter"),
+        ("template", "information_request"),
+        ("text", "Which of our websites did you use?"),
+    ];
+    let preview = officer
+        .post(&app, &format!("{page}/preview"), &ask)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        preview.contains("We need more information") && preview.contains("Which of our websites"),
+        "{preview}"
+    );
+    let empty = officer
+        .post(
+            &app,
+            &act,
+            &[("action", "letter"), ("template", "information_request")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("id=\"error-letter\""));
+    let sent = officer.post(&app, &act, &ask).send().await.unwrap();
+    assert_eq!(sent.status(), 303);
+    let html = officer
+        .get(&app, &page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Letter sent"), "{html}");
 
     let r = officer
         .post(&app, &act, &[("action", "start")])
