@@ -103,7 +103,7 @@ fn minimal_context(kind: LetterKind) -> LetterContext {
         reason: full.reason.clone().filter(|_| needs("reason")),
         fee: full.fee.clone().filter(|_| needs("fee")),
         forwarded_to: full.forwarded_to.filter(|_| needs("forwarded_to")),
-        note: full.note.clone().filter(|_| needs("note")),
+        note: full.note.filter(|_| needs("note")),
         download_url: None,
         download_expires: None,
     }
