@@ -43,6 +43,9 @@ pub struct ConsentEvent {
     pub event: NewConsentEvent,
 }
 
+/// Microseconds in a day: `consent_daily` counts choices per UTC day.
+pub(crate) const DAY_US: i64 = 86_400_000_000;
+
 /// Longest text kept in any free-text field of an event; longer input is refused by the API and
 /// by the store.
 pub const MAX_TEXT: usize = 2048;
@@ -277,6 +280,33 @@ macro_rules! ledger_queries {
                      since_us = excluded.since_us, event_seq = excluded.event_seq, \
                      expires_at_us = excluded.expires_at_us \
                      WHERE excluded.event_seq > consent_state.event_seq",
+                );
+                qb.build().execute(&mut *conn).await?;
+            }
+            // The day's counts per target, for the console's consent rates.
+            let mut daily: std::collections::BTreeMap<(i64, String), (i64, i64)> =
+                std::collections::BTreeMap::new();
+            for e in events {
+                let day = e.at.as_microsecond().div_euclid($crate::consent::DAY_US);
+                let counts = daily.entry((day, e.target.to_string())).or_default();
+                counts.0 += i64::from(e.granted);
+                counts.1 += 1;
+            }
+            let daily: Vec<_> = daily.into_iter().collect();
+            for range in pow2_chunks(daily.len(), ROWS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO consent_daily (day, target, granted, total) ",
+                );
+                qb.push_values(&daily[range], |mut row, ((day, target), (granted, total))| {
+                    row.push_bind(*day)
+                        .push_bind(target.clone())
+                        .push_bind(*granted)
+                        .push_bind(*total);
+                });
+                qb.push(
+                    " ON CONFLICT (day, target) DO UPDATE SET \
+                     granted = consent_daily.granted + excluded.granted, \
+                     total = consent_daily.total + excluded.total",
                 );
                 qb.build().execute(&mut *conn).await?;
             }

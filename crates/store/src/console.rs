@@ -57,18 +57,17 @@ macro_rules! console_queries {
         use $crate::StoreError;
         use $crate::console::{CompletedRow, ConsentRate, DeadlineHits, hits};
 
-        /// Consent events per target since `since_us`: an index range scan on
-        /// `consent_event_at`.
+        /// Consent choices per target from the UTC day of `since_us` on, from the daily
+        /// counts kept with the events: a few rows per day, however many events.
         pub(crate) async fn consent_rates(
             conn: &mut $conn,
             since_us: i64,
         ) -> Result<Vec<ConsentRate>, StoreError> {
             let mut qb = QueryBuilder::<$db>::new(
-                "SELECT target, \
-                 SUM(CASE WHEN granted THEN 1 ELSE 0 END) AS granted, COUNT(*) AS total \
-                 FROM consent_event WHERE at_us >= ",
+                "SELECT target, CAST(SUM(granted) AS BIGINT), CAST(SUM(total) AS BIGINT) \
+                 FROM consent_daily WHERE day >= ",
             );
-            qb.push_bind(since_us)
+            qb.push_bind(since_us.div_euclid($crate::consent::DAY_US))
                 .push(" GROUP BY target ORDER BY target");
             let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
             Ok(rows

@@ -258,8 +258,8 @@ impl Store {
         dispatch!(self.audit_head_seq())
     }
 
-    /// Consent events per target (`purpose:…`, `cookies:…`) since `since`, and how many
-    /// granted it.
+    /// Consent choices per target (`purpose:…`, `cookies:…`) from the UTC day of `since` on,
+    /// and how many granted it (whole days: the store keeps daily counts).
     pub async fn consent_rates(
         &self,
         since: jiff::Timestamp,
