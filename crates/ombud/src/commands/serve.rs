@@ -197,6 +197,7 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
         ("Privacy notice", "/privacy"),
         ("Banner on a sample page", "/c/demo"),
         ("Privacy centre", "/privacy-centre"),
+        ("Staff console", "/console"),
         ("Notice as Markdown", "/privacy.md"),
         ("Policy in force", "/api/v1/policy"),
         ("Policy versions", "/api/v1/policy/versions"),
@@ -217,6 +218,10 @@ fn print_demo_banner(settings: &Settings, listeners: &Listeners, source: &Policy
             token.expose_secret()
         );
     }
+    let _ = writeln!(
+        text,
+        "\nStaff console: add yourself with `ombud users add you@example.com --role admin` in\n  another shell, open the setup link it prints, and log in with your authenticator app."
+    );
     if settings.smtp.is_none() {
         let dir = settings
             .mail_dir
