@@ -103,6 +103,17 @@ pub enum UsersCommand {
     Add(AddUserArgs),
     /// List the staff users.
     List(ServerArgs),
+    /// Start a staff user over (lost authenticator and recovery codes): forget their password,
+    /// second factor and recovery codes, end their sessions, and print a new one-time setup link.
+    Reset(ResetUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetUserArgs {
+    /// The staff member's e-mail address.
+    pub email: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1118,10 +1118,27 @@ fn users_add_prints_a_one_time_setup_link_and_refuses_bad_input() {
         "{text}"
     );
 
-    // One audit entry: the creation of the user.
+    // A reset prints a new link; an unknown address is refused.
+    let reset = users(&["reset", "ann@impero.com"]);
+    let text = stdout(&reset);
+    assert!(reset.status.success(), "{text}{}", stderr(&reset));
+    let new_link = text
+        .lines()
+        .find(|l| l.starts_with("https://privacy.example.com/console/setup/"))
+        .unwrap_or_else(|| panic!("no setup link in {text}"));
+    assert_ne!(new_link, link);
+    let unknown = users(&["reset", "nobody@impero.com"]);
+    assert_ne!(unknown.status.code(), Some(0));
+    assert!(
+        stderr(&unknown).contains("no staff user"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    // Two audit entries: the creation of the user and the reset.
     let verify = ombud(&["audit", "verify", "--data-dir", data]);
     assert!(
-        stdout(&verify).contains("intact: 1 entries verified"),
+        stdout(&verify).contains("intact: 2 entries verified"),
         "{}",
         stdout(&verify)
     );

@@ -284,6 +284,13 @@ pub enum StaffChange {
     Disable,
     /// Let a disabled user log in again.
     Enable,
+    /// Start over (a lost authenticator and lost recovery codes): forget the password, the
+    /// second factor and the recovery codes, end the sessions, and issue a new setup token with
+    /// this hash, valid until `expires_at`.
+    Reset {
+        setup_token_hash: [u8; 32],
+        expires_at: Timestamp,
+    },
 }
 
 /// `staff.role_changed`, `staff.disabled` or `staff.enabled` on `staff:<id>`: never the address.
@@ -295,6 +302,7 @@ pub(crate) fn user_changed_audit(id: i64, change: StaffChange) -> Audit {
         ),
         StaffChange::Disable => ("staff.disabled", serde_json::json!({})),
         StaffChange::Enable => ("staff.enabled", serde_json::json!({})),
+        StaffChange::Reset { .. } => ("staff.reset", serde_json::json!({})),
     };
     Audit {
         action: action.to_owned(),
@@ -570,10 +578,38 @@ macro_rules! staff_queries {
                     "UPDATE staff_user SET disabled_at_us = NULL, failed_logins = 0, \
                      locked_until_us = NULL",
                 ),
+                StaffChange::Reset { .. } => QueryBuilder::<$db>::new(
+                    "UPDATE staff_user SET password_hash = NULL, totp_secret = NULL, \
+                     totp_last_step = NULL, failed_logins = 0, locked_until_us = NULL",
+                ),
             };
             update_user(conn, qb, id).await?;
-            if change == StaffChange::Disable {
+            if matches!(change, StaffChange::Disable | StaffChange::Reset { .. }) {
                 revoke_sessions_of(conn, id, now).await?;
+            }
+            if let StaffChange::Reset {
+                setup_token_hash,
+                expires_at,
+            } = change
+            {
+                for table in ["staff_recovery_code", "staff_setup_token"] {
+                    // Earlier setup links stop working too.
+                    let mut qb =
+                        QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE user_id = "));
+                    qb.push_bind(id);
+                    qb.build().execute(&mut *conn).await?;
+                }
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO staff_setup_token (token_hash, user_id, created_at_us, \
+                     expires_at_us) VALUES (",
+                );
+                qb.separated(", ")
+                    .push_bind(setup_token_hash.to_vec())
+                    .push_bind(id)
+                    .push_bind(now)
+                    .push_bind(expires_at.as_microsecond());
+                qb.push(")");
+                qb.build().execute(&mut *conn).await?;
             }
             let user = user(conn, id).await?.ok_or(StoreError::NotFound)?;
             Ok((user, user_changed_audit(id, change)))

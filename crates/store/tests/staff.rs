@@ -10,7 +10,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::staff::{Role, Scopes, secret_hash};
 use ombud_store::seal::{self, KeyId};
-use ombud_store::{AuditRecord, NewApiToken, NewStaffUser, Store, StoreError};
+use ombud_store::{AuditRecord, NewApiToken, NewStaffUser, StaffChange, Store, StoreError};
 use ombud_store::{Keyring, Resealed, SealError};
 use support::{TEST_KEY, TestDb, conformance};
 
@@ -31,6 +31,7 @@ conformance!(
     a_sealed_secret_does_not_open_in_another_row_and_clear_text_is_refused,
     rotation_seals_every_secret_under_the_current_key,
     api_token_use_is_recorded_at_most_once_per_interval,
+    roles_change_users_are_disabled_and_reset_with_an_audit_entry_each,
 );
 
 fn later(d: SignedDuration) -> Timestamp {
@@ -771,4 +772,107 @@ async fn rotation_seals_every_secret_under_the_current_key(db: TestDb) {
     for e in all_audit(store).await {
         assert!(!e.details.contains("totp_secret"), "{e:?}");
     }
+}
+
+async fn roles_change_users_are_disabled_and_reset_with_an_audit_entry_each(db: TestDb) {
+    let store = &db.store;
+    let ann = add(store, "ann@impero.com", Role::Viewer, "token-ann").await;
+    assert_eq!(
+        store
+            .setup_token_user(&secret_hash("token-ann"))
+            .await
+            .unwrap(),
+        Some(ann.id),
+        "a setup token is found without being used"
+    );
+    store
+        .set_password_hash(ann.id, "$argon2id$stub")
+        .await
+        .unwrap();
+    store
+        .set_totp(ann.id, b"12345678901234567890")
+        .await
+        .unwrap();
+    store
+        .replace_recovery_codes(ann.id, &[[1; 32]])
+        .await
+        .unwrap();
+    store.create_session(&[9; 32], ann.id, day()).await.unwrap();
+
+    let changed = store
+        .change_staff_user(ann.id, StaffChange::Role(Role::PrivacyOfficer), "staff:1")
+        .await
+        .unwrap();
+    assert_eq!(changed.role, Role::PrivacyOfficer);
+
+    let disabled = store
+        .change_staff_user(ann.id, StaffChange::Disable, "staff:1")
+        .await
+        .unwrap();
+    assert!(disabled.disabled_at.is_some());
+    assert_eq!(
+        store
+            .touch_session(&[9; 32], Duration::from_secs(600))
+            .await
+            .unwrap(),
+        None,
+        "disabling ends the sessions"
+    );
+    let enabled = store
+        .change_staff_user(ann.id, StaffChange::Enable, "staff:1")
+        .await
+        .unwrap();
+    assert!(enabled.disabled_at.is_none());
+
+    store
+        .consume_setup_token(&secret_hash("token-ann"))
+        .await
+        .unwrap();
+    let reset = store
+        .change_staff_user(
+            ann.id,
+            StaffChange::Reset {
+                setup_token_hash: secret_hash("token-ann-2"),
+                expires_at: day(),
+            },
+            "staff:1",
+        )
+        .await
+        .unwrap();
+    assert!(!reset.is_set_up(), "password and second factor are gone");
+    assert_eq!(store.unused_recovery_codes(ann.id).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .setup_token_user(&secret_hash("token-ann-2"))
+            .await
+            .unwrap(),
+        Some(ann.id)
+    );
+
+    let missing = store
+        .change_staff_user(999, StaffChange::Disable, "staff:1")
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+
+    let actions: Vec<String> = all_audit(store)
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "staff.user_created",
+            "staff.role_changed",
+            "staff.disabled",
+            "staff.enabled",
+            "staff.reset"
+        ]
+    );
+    assert!(
+        all_audit(store)
+            .await
+            .iter()
+            .all(|e| !e.details.contains("ann@impero.com"))
+    );
 }

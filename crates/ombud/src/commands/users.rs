@@ -11,7 +11,7 @@ use ombud_store::StaffUser;
 use secrecy::ExposeSecret;
 
 use super::serve::open_store;
-use crate::cli::{AddUserArgs, ServerArgs, UsersCommand};
+use crate::cli::{AddUserArgs, ResetUserArgs, ServerArgs, UsersCommand};
 
 pub fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -20,7 +20,37 @@ pub fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
     match command {
         UsersCommand::Add(args) => runtime.block_on(add(args)),
         UsersCommand::List(args) => runtime.block_on(list(&args)),
+        UsersCommand::Reset(args) => runtime.block_on(reset(args)),
     }
+}
+
+async fn reset(args: ResetUserArgs) -> anyhow::Result<ExitCode> {
+    let email = canonical_email(&args.email)
+        .with_context(|| format!("`{}` is not an e-mail address", args.email.trim()))?;
+    let (settings, store) = open_store(&args.server).await?;
+    let result = async {
+        let user = store
+            .staff_user_by_email(&email)
+            .await?
+            .with_context(|| format!("there is no staff user with the address {email}"))?;
+        let reset =
+            staff::reset_user(&store, &settings.public_url(), user.id, &super::cli_actor()).await?;
+        anyhow::Ok(reset)
+    }
+    .await;
+    store.close().await;
+    let reset = result?;
+    outln!(
+        "{} starts over as {}: password, second factor, recovery codes and sessions are gone",
+        reset.user.email,
+        reset.user.role
+    )?;
+    outln!(
+        "their new one-time setup link, valid until {}:",
+        reset.setup_expires_at.round(jiff::Unit::Second)?
+    )?;
+    outln!("{}", reset.setup_url.expose_secret())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn add(args: AddUserArgs) -> anyhow::Result<ExitCode> {

@@ -53,6 +53,7 @@ fn upper_first(s: &str) -> String {
 
 /// English → Danish.
 const DANISH: &[(&str, &str)] = &[
+    ("New setup link", "Nyt opsætningslink"),
     ("Send a letter", "Send et brev"),
     ("Send the letter", "Send brevet"),
     ("Start work", "Start arbejdet"),

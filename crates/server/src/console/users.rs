@@ -196,6 +196,28 @@ pub(crate) async fn change(
         )
         .await;
     }
+    if f.get("change").map(String::as_str) == Some("reset") {
+        return match crate::staff::reset_user(state.store(), state.public_url(), id, &staff.actor())
+            .await
+        {
+            Ok(reset) => {
+                let link = reset.setup_url.expose_secret().to_owned();
+                render_users(
+                    &state,
+                    &staff,
+                    StatusCode::OK,
+                    Some(("Setup link (shown once, valid for 24 hours)", link)),
+                    None,
+                )
+                .await
+            }
+            Err(StaffError::Store(StoreError::NotFound)) => super::not_found(&staff),
+            Err(e) => {
+                tracing::error!(error = %e, "resetting a staff user failed");
+                super::unavailable(staff.lang)
+            }
+        };
+    }
     let change = match f.get("change").map(String::as_str) {
         Some("disable") => StaffChange::Disable,
         Some("enable") => StaffChange::Enable,

@@ -84,6 +84,35 @@ pub async fn add_user(
     })
 }
 
+/// Starts a staff user over (a lost authenticator and lost recovery codes): their password,
+/// second factor, recovery codes and sessions are gone, and a new one-time setup link (valid for
+/// [`SETUP_VALID`]) is returned. Audited as `staff.reset` by `actor`.
+pub async fn reset_user(
+    store: &Store,
+    public_url: &str,
+    user_id: i64,
+    actor: &str,
+) -> Result<AddedUser, StaffError> {
+    let token = new_secret()?;
+    let expires = Timestamp::now() + SETUP_VALID;
+    let user = store
+        .change_staff_user(
+            user_id,
+            ombud_store::StaffChange::Reset {
+                setup_token_hash: secret_hash(token.expose_secret()),
+                expires_at: expires,
+            },
+            actor,
+        )
+        .await
+        .map_err(StaffError::Store)?;
+    Ok(AddedUser {
+        user,
+        setup_url: SecretString::from(setup_url(public_url, token.expose_secret())),
+        setup_expires_at: expires,
+    })
+}
+
 /// What a new staff member gets when they finish setting up: the recovery codes, shown once.
 #[derive(Debug)]
 pub struct Enrolled {

@@ -612,6 +612,41 @@ async fn an_admin_adds_users_and_tokens_and_disabling_ends_sessions() {
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].scopes.to_string(), "read");
 
+    // A member who lost their authenticator starts over: a new link, the old session ends.
+    let ops_secret = set_up(&app, "ops@impero.test", Role::PrivacyOfficer).await;
+    let ops = log_in(&app, "ops@impero.test", &ops_secret).await;
+    let users = app.store.staff_users().await.unwrap();
+    let ops_id = users
+        .iter()
+        .find(|u| u.email == "ops@impero.test")
+        .unwrap()
+        .id;
+    let reset = admin
+        .post(
+            &app,
+            &format!("/console/users/{ops_id}"),
+            &[("change", "reset")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    let html = reset.text().await.unwrap().replace("&#x2f;", "/");
+    let at = html.find("/console/setup/").unwrap();
+    let link = &html[at..at + "/console/setup/".len() + 64];
+    assert_eq!(
+        ops.get(&app, "/console").send().await.unwrap().status(),
+        303
+    );
+    let setup = client()
+        .get(format!("{}{link}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 200, "the new link opens the setup page");
+    let u = app.store.staff_user(ops_id).await.unwrap().unwrap();
+    assert!(!u.is_set_up(), "password and second factor are gone");
+
     // Disabling the viewer ends their session at once.
     let users = app.store.staff_users().await.unwrap();
     let viewer_id = users
