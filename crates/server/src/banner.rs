@@ -15,6 +15,7 @@
 //! force, or when `x` has passed.
 
 use ombud_domain::policy::{CookieCategory, CookieLifetime, Party, PeriodUnit, Policy};
+use ombud_policy::render::doc::html_escape;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -322,21 +323,6 @@ document.addEventListener("ombud:consent", function (e) {{
 </html>
 "##
     )
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -309,6 +309,10 @@ fn templates() -> &'static Environment<'static> {
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../assets/console/base.html")),
     (
+        "narrow.html",
+        include_str!("../../assets/console/narrow.html"),
+    ),
+    (
         "message.html",
         include_str!("../../assets/console/message.html"),
     ),

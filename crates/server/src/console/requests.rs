@@ -204,6 +204,18 @@ fn corrections_fields(state: &AppState, kind: Option<RequestType>) -> Vec<String
     out
 }
 
+/// The request's page again with `error` next to the form of `failed` (or at the top).
+async fn refused(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    status: StatusCode,
+    error: String,
+    failed: Option<&str>,
+) -> Response {
+    page_of(state, staff, reference, status, None, Some(error), failed).await
+}
+
 pub(crate) async fn page(
     State(state): State<AppState>,
     Extension(staff): Extension<Staff>,
@@ -295,13 +307,12 @@ pub(crate) async fn act(
     let action = match action_of(&f) {
         Ok(a) => a,
         Err(m) => {
-            return page_of(
+            return refused(
                 &state,
                 &staff,
                 &reference,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(text::translate(staff.lang, &m).to_owned()),
+                m,
                 None,
             )
             .await;
@@ -321,25 +332,23 @@ pub(crate) async fn act(
         .into_response(),
         Err(RequestError::NotFound) => super::not_found(&staff),
         Err(RequestError::Invalid(m)) => {
-            page_of(
+            refused(
                 &state,
                 &staff,
                 &reference,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(m),
+                m,
                 Some(&name),
             )
             .await
         }
         Err(RequestError::Conflict(m)) => {
-            page_of(
+            refused(
                 &state,
                 &staff,
                 &reference,
                 StatusCode::CONFLICT,
-                None,
-                Some(format!("{m}.")),
+                format!("{m}."),
                 Some(&name),
             )
             .await
@@ -362,13 +371,12 @@ pub(crate) async fn preview(
     let action = match action_of(&f) {
         Ok(a) => a,
         Err(m) => {
-            return page_of(
+            return refused(
                 &state,
                 &staff,
                 &reference,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(m),
+                m,
                 None,
             )
             .await;
@@ -379,13 +387,12 @@ pub(crate) async fn preview(
         Ok(l) => l,
         Err(RequestError::NotFound) => return super::not_found(&staff),
         Err(RequestError::Invalid(m) | RequestError::Conflict(m)) => {
-            return page_of(
+            return refused(
                 &state,
                 &staff,
                 &reference,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(m),
+                m,
                 Some(&name),
             )
             .await;

@@ -6,22 +6,8 @@ use std::fmt::Write as _;
 
 use ombud_domain::datamap::DataMap;
 use ombud_domain::policy::{ConnectorKind, Keyword};
-
-/// Text for SVG and HTML: `&`, `<`, `>` and quotes escaped.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// Text in SVG is escaped as in HTML.
+use ombud_policy::render::doc::html_escape as esc;
 
 /// The QR code of `data` (an `otpauth://` URI), as an SVG element. Empty if it can't be
 /// encoded (the typed secret beside it still works).

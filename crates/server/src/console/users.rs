@@ -105,9 +105,17 @@ pub(crate) async fn page(
     render_users(&state, &staff, StatusCode::OK, None, None).await
 }
 
-/// The error `e` for the form named `form`, in the page's language.
-fn refused<'a>(staff: &Staff, form: &'a str, e: &str) -> Option<(&'a str, String)> {
-    Some((form, text::translate(staff.lang, e).to_owned()))
+/// The users page again with the error `e` next to the form named `form`, in the page's
+/// language.
+async fn refuse(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    form: &str,
+    e: &str,
+) -> Response {
+    let e = text::translate(staff.lang, e).to_owned();
+    render_users(state, staff, status, None, Some((form, e))).await
 }
 
 /// Adds a user and shows their setup link once.
@@ -118,12 +126,12 @@ pub(crate) async fn add(
 ) -> Response {
     let email = f.get("email").map(|s| s.trim()).unwrap_or("");
     let Some(role) = f.get("role").and_then(|r| Role::parse(r)) else {
-        return render_users(
+        return refuse(
             &state,
             &staff,
             StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            refused(&staff, "add", "Choose a role."),
+            "add",
+            "Choose a role.",
         )
         .await;
     };
@@ -148,26 +156,22 @@ pub(crate) async fn add(
             .await
         }
         Err(StaffError::InvalidEmail) => {
-            render_users(
+            refuse(
                 &state,
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                refused(&staff, "add", "That is not an e-mail address."),
+                "add",
+                "That is not an e-mail address.",
             )
             .await
         }
         Err(StaffError::Taken) => {
-            render_users(
+            refuse(
                 &state,
                 &staff,
                 StatusCode::CONFLICT,
-                None,
-                refused(
-                    &staff,
-                    "add",
-                    "A staff user with that e-mail address exists already.",
-                ),
+                "add",
+                "A staff user with that e-mail address exists already.",
             )
             .await
         }
@@ -187,12 +191,12 @@ pub(crate) async fn change(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     if id == staff.user.id {
-        return render_users(
+        return refuse(
             &state,
             &staff,
             StatusCode::CONFLICT,
-            None,
-            refused(&staff, "change", "You cannot change your own account."),
+            "change",
+            "You cannot change your own account.",
         )
         .await;
     }
@@ -224,23 +228,23 @@ pub(crate) async fn change(
         Some("role") => match f.get("role").and_then(|r| Role::parse(r)) {
             Some(role) => StaffChange::Role(role),
             None => {
-                return render_users(
+                return refuse(
                     &state,
                     &staff,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    None,
-                    refused(&staff, "change", "Choose a role."),
+                    "change",
+                    "Choose a role.",
                 )
                 .await;
             }
         },
         _ => {
-            return render_users(
+            return refuse(
                 &state,
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                refused(&staff, "change", "Choose a change."),
+                "change",
+                "Choose a change.",
             )
             .await;
         }
@@ -275,16 +279,12 @@ pub(crate) async fn issue_token(
     let scopes = match Scopes::new(chosen) {
         Ok(s) if !name.is_empty() => s,
         _ => {
-            return render_users(
+            return refuse(
                 &state,
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                refused(
-                    &staff,
-                    "token",
-                    "Give the token a name and at least one scope.",
-                ),
+                "token",
+                "Give the token a name and at least one scope.",
             )
             .await;
         }

@@ -564,6 +564,20 @@ async fn a_privacy_officer_processes_a_request_from_the_inbox() {
     app.stop().await.unwrap();
 }
 
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    let users = app.store.staff_users().await.unwrap();
+    users.iter().find(|u| u.email == email).unwrap().id
+}
+
+/// An admin's `change` (`reset`, `disable`, …) of user `id` on the users page.
+async fn change_user(app: &TestApp, admin: &Session, id: i64, change: &str) -> reqwest::Response {
+    admin
+        .post(app, &format!("/console/users/{id}"), &[("change", change)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn an_admin_adds_users_and_tokens_and_disabling_ends_sessions() {
     let app = spawn_console().await;
@@ -615,21 +629,8 @@ async fn an_admin_adds_users_and_tokens_and_disabling_ends_sessions() {
     // A member who lost their authenticator starts over: a new link, the old session ends.
     let ops_secret = set_up(&app, "ops@impero.test", Role::PrivacyOfficer).await;
     let ops = log_in(&app, "ops@impero.test", &ops_secret).await;
-    let users = app.store.staff_users().await.unwrap();
-    let ops_id = users
-        .iter()
-        .find(|u| u.email == "ops@impero.test")
-        .unwrap()
-        .id;
-    let reset = admin
-        .post(
-            &app,
-            &format!("/console/users/{ops_id}"),
-            &[("change", "reset")],
-        )
-        .send()
-        .await
-        .unwrap();
+    let ops_id = user_id(&app, "ops@impero.test").await;
+    let reset = change_user(&app, &admin, ops_id, "reset").await;
     assert_eq!(reset.status(), 200);
     let html = reset.text().await.unwrap().replace("&#x2f;", "/");
     let at = html.find("/console/setup/").unwrap();
@@ -648,21 +649,8 @@ async fn an_admin_adds_users_and_tokens_and_disabling_ends_sessions() {
     assert!(!u.is_set_up(), "password and second factor are gone");
 
     // Disabling the viewer ends their session at once.
-    let users = app.store.staff_users().await.unwrap();
-    let viewer_id = users
-        .iter()
-        .find(|u| u.email == "viewer@impero.test")
-        .unwrap()
-        .id;
-    let r = admin
-        .post(
-            &app,
-            &format!("/console/users/{viewer_id}"),
-            &[("change", "disable")],
-        )
-        .send()
-        .await
-        .unwrap();
+    let viewer_id = user_id(&app, "viewer@impero.test").await;
+    let r = change_user(&app, &admin, viewer_id, "disable").await;
     assert_eq!(r.status(), 303);
     let r = viewer.get(&app, "/console").send().await.unwrap();
     assert_eq!(r.status(), 303, "a disabled user's session ends");
