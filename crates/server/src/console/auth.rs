@@ -194,6 +194,22 @@ fn link_invalid(lang: &'static str) -> Response {
     )
 }
 
+/// The user whose setup link this is, or the page that says the link is no good.
+async fn setup_user(
+    state: &AppState,
+    lang: &'static str,
+    token: &str,
+) -> Result<ombud_store::StaffUser, Response> {
+    match staff::setup_user(state.store(), token).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(link_invalid(lang)),
+        Err(e) => {
+            tracing::error!(error = %e, "console setup lookup failed");
+            Err(super::unavailable(lang))
+        }
+    }
+}
+
 /// Opens a setup link: a new TOTP secret to enrol, and the password form.
 pub(crate) async fn setup_page(
     State(state): State<AppState>,
@@ -201,13 +217,9 @@ pub(crate) async fn setup_page(
     Path(token): Path<String>,
 ) -> Response {
     let lang = session::language(&headers, None);
-    let user = match staff::setup_user(state.store(), &token).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return link_invalid(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "console setup lookup failed");
-            return super::unavailable(lang);
-        }
+    let user = match setup_user(&state, lang, &token).await {
+        Ok(user) => user,
+        Err(page) => return page,
     };
     match staff::new_totp_secret() {
         Ok(secret) => setup_form(&state, lang, StatusCode::OK, &user.email, &secret, None),
@@ -223,13 +235,9 @@ pub(crate) async fn setup(
     Form(f): Form<SetupForm>,
 ) -> Response {
     let lang = session::language(&headers, None);
-    let user = match staff::setup_user(state.store(), &token).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return link_invalid(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "console setup lookup failed");
-            return super::unavailable(lang);
-        }
+    let user = match setup_user(&state, lang, &token).await {
+        Ok(user) => user,
+        Err(page) => return page,
     };
     let Some(secret) = hex::decode(f.secret.trim()).ok().filter(|s| s.len() == 20) else {
         return link_invalid(lang);

@@ -296,6 +296,27 @@ fn action_of(f: &HashMap<String, String>) -> Result<StaffAction, String> {
     })
 }
 
+/// The action a form posted and its name, or the request's page saying what is missing.
+async fn posted_action(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    f: &HashMap<String, String>,
+) -> Result<(StaffAction, String), Response> {
+    match action_of(f) {
+        Ok(action) => Ok((action, f.get("action").cloned().unwrap_or_default())),
+        Err(m) => Err(refused(
+            state,
+            staff,
+            reference,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            m,
+            None,
+        )
+        .await),
+    }
+}
+
 /// Carries out an action and goes back to the request's page; a refused action shows the
 /// page again with the reason next to the actions.
 pub(crate) async fn act(
@@ -304,21 +325,10 @@ pub(crate) async fn act(
     Path(reference): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    let action = match action_of(&f) {
+    let (action, name) = match posted_action(&state, &staff, &reference, &f).await {
         Ok(a) => a,
-        Err(m) => {
-            return refused(
-                &state,
-                &staff,
-                &reference,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                m,
-                None,
-            )
-            .await;
-        }
+        Err(page) => return page,
     };
-    let name = f.get("action").cloned().unwrap_or_default();
     match state
         .requests()
         .act(&reference, &staff.actor(), action)
@@ -368,21 +378,10 @@ pub(crate) async fn preview(
     Path(reference): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    let action = match action_of(&f) {
+    let (action, name) = match posted_action(&state, &staff, &reference, &f).await {
         Ok(a) => a,
-        Err(m) => {
-            return refused(
-                &state,
-                &staff,
-                &reference,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                m,
-                None,
-            )
-            .await;
-        }
+        Err(page) => return page,
     };
-    let name = f.get("action").cloned().unwrap_or_default();
     let letter = match state.requests().preview_letter(&reference, &action).await {
         Ok(l) => l,
         Err(RequestError::NotFound) => return super::not_found(&staff),

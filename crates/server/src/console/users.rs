@@ -105,6 +105,11 @@ pub(crate) async fn page(
     render_users(&state, &staff, StatusCode::OK, None, None).await
 }
 
+/// The users page with a secret shown once (a setup link or a token), under the words `what`.
+async fn show_once(state: &AppState, staff: &Staff, what: &str, secret: String) -> Response {
+    render_users(state, staff, StatusCode::OK, Some((what, secret)), None).await
+}
+
 /// The users page again with the error `e` next to the form named `form`, in the page's
 /// language.
 async fn refuse(
@@ -146,12 +151,11 @@ pub(crate) async fn add(
     {
         Ok(added) => {
             let link = added.setup_url.expose_secret().to_owned();
-            render_users(
+            show_once(
                 &state,
                 &staff,
-                StatusCode::OK,
-                Some(("Setup link (shown once, valid for 24 hours)", link)),
-                None,
+                "Setup link (shown once, valid for 24 hours)",
+                link,
             )
             .await
         }
@@ -206,12 +210,11 @@ pub(crate) async fn change(
         {
             Ok(reset) => {
                 let link = reset.setup_url.expose_secret().to_owned();
-                render_users(
+                show_once(
                     &state,
                     &staff,
-                    StatusCode::OK,
-                    Some(("Setup link (shown once, valid for 24 hours)", link)),
-                    None,
+                    "Setup link (shown once, valid for 24 hours)",
+                    link,
                 )
                 .await
             }
@@ -291,22 +294,21 @@ pub(crate) async fn issue_token(
     };
     match tokens::issue(state.store(), name, &scopes, &staff.actor()).await {
         Ok((_, token)) => {
-            render_users(
+            show_once(
                 &state,
                 &staff,
-                StatusCode::OK,
-                Some(("API token (shown once)", token.expose_secret().to_owned())),
-                None,
+                "API token (shown once)",
+                token.expose_secret().to_owned(),
             )
             .await
         }
         Err(StaffError::Invalid(rule)) => {
-            render_users(
+            refuse(
                 &state,
                 &staff,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(("token", rule.to_owned())),
+                "token",
+                rule,
             )
             .await
         }
